@@ -1,0 +1,233 @@
+//! The documented error model, and its one mapping to HTTP status and JSON.
+
+use serde::Serialize;
+
+/// The kind of resource an error speaks of; it picks the documented wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A customer group (customer category).
+    CustomerGroup,
+    /// A customer.
+    Customer,
+}
+
+impl Resource {
+    /// The resource's name as the documented messages spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::CustomerGroup => "customer group",
+            Resource::Customer => "customer",
+        }
+    }
+
+    /// Groups' documented save/delete texts carry no final period; customers' do.
+    fn sentence_end(self) -> &'static str {
+        match self {
+            Resource::CustomerGroup => "",
+            Resource::Customer => ".",
+        }
+    }
+}
+
+/// Every failure the API can answer with. `Display` is the documented `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// A required parameter is absent or empty.
+    #[error("{0} parameter is missing")]
+    MissingParam(String),
+    /// A unique field (the reference) is already taken in the organization.
+    #[error("{0} already used")]
+    NotUnique(String),
+    /// Parameters the operation does not know.
+    #[error("The parameters [{}] you provided are not valid for this request.", .0.join(", "))]
+    InvalidParam(Vec<String>),
+    /// A parameter whose value has the wrong type or is out of range.
+    #[error("The type of parameter {0} you provided is not valid for this request.")]
+    InvalidParamType(String),
+    /// A date filter that is not `YYYY-MM-DDTHH:MM:SSZ`.
+    #[error("Invalid datetime filter (not ISO-8601 formatted): [{0}]")]
+    InvalidDatetimeFormat(String),
+    /// The addressed record (or a record it refers to) does not exist for this organization.
+    #[error("{0}")]
+    NotFound(String),
+    /// The record could not be saved (it breaks a constraint such as a length limit).
+    #[error("Failed to save instance{}", .0.sentence_end())]
+    SaveFailed(Resource),
+    /// The record could not be deleted (other records still use it).
+    #[error("Failed to delete instance{}", .0.sentence_end())]
+    DeleteFailed(Resource),
+    /// No valid credentials identify the caller's organization.
+    #[error("The access token is missing, invalid or expired.")]
+    Unauthorized,
+    /// The request body exceeds what the API accepts.
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    /// No route matches the request (only the local API answers this; API Gateway does in AWS).
+    #[error("No route matches {0}.")]
+    RouteNotFound(String),
+    /// A real fault (storage unreachable, a bug). Details are logged, never returned.
+    #[error("Oops! Something went wrong...")]
+    ServerError,
+}
+
+impl ApiError {
+    /// `not_found` for a record addressed by id or reference.
+    pub fn not_found(resource: Resource, id: impl std::fmt::Display) -> Self {
+        ApiError::NotFound(format!(
+            "The {} with the id {id} doesn't exist.",
+            resource.label()
+        ))
+    }
+
+    /// `missing_param` for the named parameter.
+    pub fn missing(name: &str) -> Self {
+        ApiError::MissingParam(name.to_owned())
+    }
+
+    /// `invalid_param_type` for the named parameter.
+    pub fn bad_type(name: &str) -> Self {
+        ApiError::InvalidParamType(name.to_owned())
+    }
+
+    /// The documented `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MissingParam(_) => "missing_param",
+            ApiError::NotUnique(_) => "not_unique",
+            ApiError::InvalidParam(_) => "invalid_param",
+            ApiError::InvalidParamType(_) => "invalid_param_type",
+            ApiError::InvalidDatetimeFormat(_) => "invalid_datetime_format",
+            ApiError::NotFound(_) | ApiError::RouteNotFound(_) => "not_found",
+            ApiError::SaveFailed(_) => "save_failed",
+            ApiError::DeleteFailed(_) => "delete_failed",
+            ApiError::Unauthorized => "invalid_token",
+            ApiError::PayloadTooLarge => "request_too_large",
+            ApiError::ServerError => "server_error",
+        }
+    }
+
+    /// The documented HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::NotFound(_) | ApiError::RouteNotFound(_) => 404,
+            ApiError::Unauthorized => 401,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::ServerError => 500,
+            _ => 400,
+        }
+    }
+
+    /// The JSON body: `{"error": code, "error_description": text}`.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code(),
+            error_description: self.to_string(),
+        }
+    }
+}
+
+/// The documented error JSON.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub error: &'static str,
+    /// Human-readable text, verbatim from the reference documentation.
+    pub error_description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_texts_are_verbatim() {
+        let cases = [
+            (
+                ApiError::missing("reference"),
+                400,
+                "missing_param",
+                "reference parameter is missing",
+            ),
+            (
+                ApiError::NotUnique("reference".into()),
+                400,
+                "not_unique",
+                "reference already used",
+            ),
+            (
+                ApiError::InvalidParam(vec!["dateCreated_gta".into()]),
+                400,
+                "invalid_param",
+                "The parameters [dateCreated_gta] you provided are not valid for this request.",
+            ),
+            (
+                ApiError::bad_type("id"),
+                400,
+                "invalid_param_type",
+                "The type of parameter id you provided is not valid for this request.",
+            ),
+            (
+                ApiError::InvalidDatetimeFormat("2016-08-1Z".into()),
+                400,
+                "invalid_datetime_format",
+                "Invalid datetime filter (not ISO-8601 formatted): [2016-08-1Z]",
+            ),
+            (
+                ApiError::not_found(Resource::CustomerGroup, 999),
+                404,
+                "not_found",
+                "The customer group with the id 999 doesn't exist.",
+            ),
+            (
+                ApiError::not_found(Resource::Customer, 2559),
+                404,
+                "not_found",
+                "The customer with the id 2559 doesn't exist.",
+            ),
+            (
+                ApiError::SaveFailed(Resource::CustomerGroup),
+                400,
+                "save_failed",
+                "Failed to save instance",
+            ),
+            (
+                ApiError::SaveFailed(Resource::Customer),
+                400,
+                "save_failed",
+                "Failed to save instance.",
+            ),
+            (
+                ApiError::DeleteFailed(Resource::CustomerGroup),
+                400,
+                "delete_failed",
+                "Failed to delete instance",
+            ),
+            (
+                ApiError::DeleteFailed(Resource::Customer),
+                400,
+                "delete_failed",
+                "Failed to delete instance.",
+            ),
+            (
+                ApiError::ServerError,
+                500,
+                "server_error",
+                "Oops! Something went wrong...",
+            ),
+        ];
+        for (error, status, code, text) in cases {
+            assert_eq!(error.status(), status, "{error:?}");
+            assert_eq!(error.code(), code, "{error:?}");
+            assert_eq!(error.to_string(), text, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn several_unknown_parameters_are_listed_together() {
+        let error = ApiError::InvalidParam(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            error.to_string(),
+            "The parameters [a, b] you provided are not valid for this request."
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! A local stand-in for API Gateway (HTTP API, payload v2) and its JWT authorizer.
+//!
+//! It matches the route, resolves the bearer token to an organization claim, builds the exact
+//! event API Gateway would send, and lets `lambda_http` turn it into the `Request` a Lambda
+//! receives: `local-api` and the HTTP tests run the very handler code the Lambdas run.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::{App, error_response};
+use crate::routes;
+
+/// The largest request body accepted, in bytes (Lambda's synchronous payload limit).
+pub const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// Demo tokens (`infra/local-tokens.json`), used when no tokens file is given.
+pub const DEMO_TOKENS: &str = include_str!("../../infra/local-tokens.json");
+
+/// Bearer tokens and the organization each one authenticates.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens(HashMap<String, String>);
+
+impl Tokens {
+    /// Parses a JSON object `{ "token": "organization", ... }`.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text).map(Tokens)
+    }
+
+    /// The demo tokens: `entity1-dev-token` → `entity1`, `entity2-dev-token` → `entity2`.
+    pub fn demo() -> Self {
+        Self::from_json(DEMO_TOKENS).expect("infra/local-tokens.json is valid (checked by a unit test)")
+    }
+
+    fn organization(&self, authorization: Option<&str>) -> Option<&str> {
+        let token = authorization?.strip_prefix("Bearer ")?.trim();
+        self.0.get(token).map(String::as_str)
+    }
+}
+
+/// An incoming HTTP request, as a server received it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// Method, upper case.
+    pub method: String,
+    /// Path, still percent-encoded.
+    pub path: String,
+    /// Raw query string (no `?`).
+    pub query: String,
+    /// Headers (names in any case; repeated names joined with commas).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Routes requests to the app, as API Gateway and its JWT authorizer would.
+pub struct Gateway {
+    app: App,
+    tokens: Tokens,
+    org_claim: String,
+    next_request: AtomicU64,
+}
+
+/// Whether API Gateway passes a body of this content type as text (else base64).
+fn is_text(content_type: &str) -> bool {
+    let content_type = content_type.to_ascii_lowercase();
+    content_type.starts_with("text/")
+        || ["json", "xml", "javascript"]
+            .iter()
+            .any(|t| content_type.contains(t))
+}
+
+impl Gateway {
+    /// A gateway in front of `app`, authenticating with `tokens` into the claim `org_claim`.
+    pub fn new(app: App, tokens: Tokens, org_claim: impl Into<String>) -> Self {
+        Gateway {
+            app,
+            tokens,
+            org_claim: org_claim.into(),
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    /// Serves one request: route, authenticate, build the Lambda event, run the handler.
+    pub async fn serve(&self, request: HttpRequest) -> Response<Body> {
+        if request.body.len() > MAX_BODY {
+            return error_response(&ApiError::PayloadTooLarge);
+        }
+        let Some((route, params)) = routes::find(&request.method, &request.path) else {
+            return error_response(&ApiError::RouteNotFound(format!(
+                "{} {}",
+                request.method, request.path
+            )));
+        };
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let Some(org) = self.tokens.organization(header("authorization")) else {
+            return error_response(&ApiError::Unauthorized);
+        };
+        let event = self.event(
+            &request,
+            &format!("{} {}", route.method, route.path),
+            &params,
+            org,
+        );
+        match lambda_request(event) {
+            Some(lambda_request) => self.app.handle(route.operation, lambda_request).await,
+            None => error_response(&ApiError::ServerError),
+        }
+    }
+
+    /// The API Gateway HTTP API v2 event for `request`.
+    fn event(
+        &self,
+        request: &HttpRequest,
+        route_key: &str,
+        params: &HashMap<String, String>,
+        org: &str,
+    ) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &request.headers {
+            let name = name.to_ascii_lowercase();
+            let joined = match headers.get(&name).and_then(Value::as_str) {
+                Some(previous) => format!("{previous},{value}"),
+                None => value.clone(),
+            };
+            headers.insert(name, Value::String(joined));
+        }
+        let content_type = headers.get("content-type").and_then(Value::as_str).unwrap_or("");
+        let text = is_text(content_type)
+            .then(|| std::str::from_utf8(&request.body).ok())
+            .flatten();
+        let (body, base64) = match (request.body.is_empty(), text) {
+            (true, _) => (Value::Null, false),
+            (false, Some(text)) => (Value::String(text.to_owned()), false),
+            (false, None) => (
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&request.body)),
+                true,
+            ),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let request_id = format!(
+            "local-{}-{}",
+            now.as_millis(),
+            self.next_request.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "local",
+                "apiId": "local",
+                "authorizer": { "jwt": { "claims": { self.org_claim.clone(): org }, "scopes": null } },
+                "domainName": "localhost",
+                "domainPrefix": "localhost",
+                "http": {
+                    "method": request.method,
+                    "path": request.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null),
+                },
+                "requestId": request_id,
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": "",
+                "timeEpoch": u64::try_from(now.as_millis()).unwrap_or(0),
+            },
+            "body": body,
+            "isBase64Encoded": base64,
+        });
+        if !params.is_empty() {
+            event["pathParameters"] = json!(params);
+        }
+        event
+    }
+}
+
+/// Turns an API Gateway event into the `Request` `lambda_http` hands a Lambda handler.
+pub fn lambda_request(event: Value) -> Option<Request> {
+    let parsed: LambdaRequest = serde_json::from_value(event)
+        .map_err(|error| tracing::error!(%error, "could not build the Lambda request"))
+        .ok()?;
+    Some(Request::from(parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_tokens() {
+        let tokens = Tokens::demo();
+        assert_eq!(
+            tokens.organization(Some("Bearer entity1-dev-token")),
+            Some("entity1")
+        );
+        assert_eq!(
+            tokens.organization(Some("Bearer entity2-dev-token")),
+            Some("entity2")
+        );
+        assert_eq!(tokens.organization(Some("Bearer nope")), None);
+        assert_eq!(tokens.organization(Some("entity1-dev-token")), None);
+        assert_eq!(tokens.organization(None), None);
+    }
+
+    #[test]
+    fn body_encoding_follows_api_gateway() {
+        assert!(is_text("application/json"));
+        assert!(is_text("text/plain; charset=utf-8"));
+        assert!(!is_text("application/x-www-form-urlencoded"));
+        assert!(!is_text("multipart/form-data; boundary=x"));
+    }
+}

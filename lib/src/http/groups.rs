@@ -1,0 +1,74 @@
+//! Group operations: HTTP request in, domain call, documented response out.
+
+use lambda_http::{Body, Request, Response};
+
+use super::{App, DELETED, ListBody, body, json_response, path, query, target};
+use crate::error::ApiError;
+use crate::groups::{GroupInput, Groups, LIST_SPEC};
+use crate::input::Target;
+use crate::list::ListQuery;
+use crate::store::Organization;
+
+pub(super) async fn list(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
+    let (paging, data) = Groups::new(app.store(), org)
+        .list(&list_query, &path(request))
+        .await?;
+    Ok(json_response(200, &ListBody { paging, data }))
+}
+
+pub(super) async fn show(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let group = Groups::new(app.store(), org).show(&target(request)?).await?;
+    Ok(json_response(200, &group))
+}
+
+pub(super) async fn create(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let input = GroupInput::from_json(body(request))?;
+    let group = Groups::new(app.store(), org).create(input).await?;
+    Ok(json_response(201, &group))
+}
+
+pub(super) async fn update(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let target = target(request)?;
+    let input = GroupInput::from_json(body(request))?;
+    let group = Groups::new(app.store(), org).update(&target, input).await?;
+    Ok(json_response(200, &group))
+}
+
+pub(super) async fn upsert(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let Target::Reference(reference) = target(request)? else {
+        return Err(ApiError::missing("reference"));
+    };
+    let input = GroupInput::from_json(body(request))?;
+    let (group, created) = Groups::new(app.store(), org).upsert(&reference, input).await?;
+    Ok(json_response(if created { 201 } else { 200 }, &group))
+}
+
+pub(super) async fn delete(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    Groups::new(app.store(), org).delete(&target(request)?).await?;
+    Ok(json_response(200, &DELETED))
+}

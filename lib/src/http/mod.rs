@@ -1,0 +1,196 @@
+//! The HTTP transport: API Gateway HTTP API (payload v2) requests in, documented JSON out.
+//! Lambdas and `local-api` both call [`App::handle`]; no rule lives here.
+
+use std::sync::Arc;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::input::Target;
+use crate::routes::Operation;
+use crate::settings::{Settings, StoreSettings};
+use crate::store::{DynamoStore, EmbeddedStore, Organization, RecordStore, StoreError};
+
+mod groups;
+
+/// Everything a handler needs, built once per process (outside the Lambda handler).
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn RecordStore>,
+    org_claim: String,
+}
+
+/// The documented delete success body.
+#[derive(Serialize)]
+struct Deleted {
+    success: &'static str,
+    success_description: &'static str,
+}
+
+const DELETED: Deleted = Deleted {
+    success: "true",
+    success_description: "Instance deleted successfully",
+};
+
+/// A `{paging, data}` list body.
+#[derive(Serialize)]
+struct ListBody<T> {
+    paging: crate::list::Paging,
+    data: Vec<T>,
+}
+
+/// A JSON response.
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(text) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json;charset=utf-8")
+            .body(Body::Text(text))
+            .unwrap_or_else(|_| Response::new(Body::Empty)),
+        Err(error) => {
+            tracing::error!(%error, "response serialization failed");
+            error_response(&ApiError::ServerError)
+        }
+    }
+}
+
+/// The documented error response.
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    let mut response = json_response(error.status(), &error.body());
+    if matches!(error, ApiError::Unauthorized) {
+        response.headers_mut().insert(
+            "www-authenticate",
+            lambda_http::http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+impl App {
+    /// An app over `store`, reading the organization from the JWT claim `org_claim`.
+    pub fn new(store: Arc<dyn RecordStore>, org_claim: impl Into<String>) -> Self {
+        App {
+            store,
+            org_claim: org_claim.into(),
+        }
+    }
+
+    /// Builds the store the settings name (SDK clients are created here, once).
+    pub async fn from_settings(settings: &Settings) -> Result<Self, StoreError> {
+        let store: Arc<dyn RecordStore> = match &settings.store {
+            StoreSettings::Dynamo {
+                table,
+                endpoint,
+                id_block,
+            } => {
+                let client = crate::aws::dynamodb_client(endpoint.as_deref()).await;
+                Arc::new(DynamoStore::new(client, table.clone(), *id_block))
+            }
+            StoreSettings::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
+        };
+        Ok(App::new(store, settings.org_claim.clone()))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn RecordStore {
+        self.store.as_ref()
+    }
+
+    /// Serves one request of `operation`; always answers (errors become documented JSON).
+    pub async fn handle(&self, operation: Operation, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let span = tracing::info_span!("request", %request_id, operation = operation.function_name());
+        async {
+            match self.dispatch(operation, &request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    if error == ApiError::ServerError {
+                        tracing::error!(%request_id, "answered server_error");
+                    }
+                    error_response(&error)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch(&self, operation: Operation, request: &Request) -> Result<Response<Body>, ApiError> {
+        let org = self.organization(request)?;
+        match operation {
+            Operation::ListGroups => groups::list(self, &org, request).await,
+            Operation::ShowGroup => groups::show(self, &org, request).await,
+            Operation::CreateGroup => groups::create(self, &org, request).await,
+            Operation::UpdateGroup => groups::update(self, &org, request).await,
+            Operation::UpsertGroup => groups::upsert(self, &org, request).await,
+            Operation::DeleteGroup => groups::delete(self, &org, request).await,
+        }
+    }
+
+    /// The caller's organization, from the authorizer's claims (JWT or Lambda authorizer).
+    fn organization(&self, request: &Request) -> Result<Organization, ApiError> {
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+            return Err(ApiError::Unauthorized);
+        };
+        let authorizer = context.authorizer.as_ref().ok_or(ApiError::Unauthorized)?;
+        let from_jwt = authorizer
+            .jwt
+            .as_ref()
+            .and_then(|jwt| jwt.claims.get(&self.org_claim))
+            .cloned();
+        let from_lambda = || {
+            authorizer
+                .fields
+                .get(&self.org_claim)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        from_jwt
+            .or_else(from_lambda)
+            .and_then(|org| Organization::parse(&org))
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The record a request addresses: `{id}` or `{reference}` path parameter.
+fn target(request: &Request) -> Result<Target, ApiError> {
+    let params = request.path_parameters_ref();
+    if let Some(id) = params.and_then(|p| p.first("id")) {
+        return Target::id(id);
+    }
+    match params.and_then(|p| p.first("reference")) {
+        Some(reference) if !reference.is_empty() => Ok(Target::Reference(reference.to_owned())),
+        _ => Err(ApiError::missing("id")),
+    }
+}
+
+/// The path the request was made on, for paging links.
+fn path(request: &Request) -> String {
+    let raw = request.raw_http_path();
+    if raw.is_empty() {
+        request.uri().path().to_owned()
+    } else {
+        raw.to_owned()
+    }
+}
+
+fn query(request: &Request) -> &str {
+    request.uri().query().unwrap_or("")
+}
+
+fn body(request: &Request) -> &[u8] {
+    request.body().as_ref()
+}

@@ -1,0 +1,122 @@
+//! Reading request input: path targets and JSON bodies, with the documented errors.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted, in bytes.
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// A record addressed by numeric id or by reference (`/.../{id}` or `/.../reference/{reference}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// By numeric id.
+    Id(u64),
+    /// By reference (external id).
+    Reference(String),
+}
+
+impl Target {
+    /// Reads an `{id}` path segment: a positive integer, else `invalid_param_type`.
+    pub fn id(text: &str) -> Result<Self, ApiError> {
+        text.parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0 && !text.starts_with('+'))
+            .map(Target::Id)
+            .ok_or_else(|| ApiError::bad_type("id"))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Id(id) => write!(f, "{id}"),
+            Target::Reference(reference) => f.write_str(reference),
+        }
+    }
+}
+
+/// A JSON object body, checked against the keys an operation accepts.
+#[derive(Debug)]
+pub struct JsonInput {
+    object: Map<String, Value>,
+}
+
+impl JsonInput {
+    /// Parses `body` (empty = `{}`). Keys outside `writable` and `ignored` are `invalid_param`.
+    pub fn parse(body: &[u8], writable: &[&str], ignored: &[&str]) -> Result<Self, ApiError> {
+        if body.len() > MAX_JSON_BODY {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let object = if body.iter().all(u8::is_ascii_whitespace) {
+            Map::new()
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(object)) => object,
+                _ => return Err(ApiError::bad_type("body")),
+            }
+        };
+        let unknown: Vec<String> = object
+            .keys()
+            .filter(|k| !writable.contains(&k.as_str()) && !ignored.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::InvalidParam(unknown));
+        }
+        Ok(JsonInput { object })
+    }
+
+    /// A string field: `None` if absent, `Some(None)` if `null`, else the text.
+    pub fn string(&mut self, name: &str) -> Result<Option<Option<String>>, ApiError> {
+        match self.object.remove(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(text)) => Ok(Some(Some(text))),
+            Some(_) => Err(ApiError::bad_type(name)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive_integers() {
+        assert_eq!(Target::id("42"), Ok(Target::Id(42)));
+        for bad in ["0", "-1", "+1", "abc", "1.5", "99999999999999999999999", ""] {
+            assert_eq!(Target::id(bad), Err(ApiError::bad_type("id")), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_bodies() {
+        let mut input = JsonInput::parse(
+            br#"{"name":"x","description":null,"id":3}"#,
+            &["name", "description"],
+            &["id"],
+        )
+        .expect("valid");
+        assert_eq!(input.string("name"), Ok(Some(Some("x".into()))));
+        assert_eq!(input.string("description"), Ok(Some(None)));
+        assert_eq!(input.string("reference"), Ok(None));
+        assert!(JsonInput::parse(b"  ", &[], &[]).is_ok());
+        assert_eq!(
+            JsonInput::parse(b"{", &[], &[]).err(),
+            Some(ApiError::bad_type("body"))
+        );
+        assert_eq!(
+            JsonInput::parse(b"[1]", &[], &[]).err(),
+            Some(ApiError::bad_type("body"))
+        );
+        assert_eq!(
+            JsonInput::parse(br#"{"foo":1,"bar":2}"#, &[], &[]).err(),
+            Some(ApiError::InvalidParam(vec!["foo".into(), "bar".into()]))
+        );
+        let mut input = JsonInput::parse(br#"{"name":5}"#, &["name"], &[]).expect("valid");
+        assert_eq!(input.string("name"), Err(ApiError::bad_type("name")));
+    }
+}

@@ -1,0 +1,151 @@
+//! The route table: every route of the API and the operation (one Lambda each) that serves it.
+//! `local-api` routes with it and `template.yaml` is checked against it.
+
+use std::collections::HashMap;
+
+/// Base path of every route.
+pub const BASE_PATH: &str = "/api/v1.0";
+
+/// One API operation; each is its own Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `GET /customerGroups`
+    ListGroups,
+    /// `GET /customerGroups/{id}`, by reference too.
+    ShowGroup,
+    /// `POST /customerGroups`
+    CreateGroup,
+    /// `PUT /customerGroups/{id}`, by reference too.
+    UpdateGroup,
+    /// `POST /customerGroups/reference/{reference}`
+    UpsertGroup,
+    /// `DELETE /customerGroups/{id}`, by reference too.
+    DeleteGroup,
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 6] = [
+        Operation::ListGroups,
+        Operation::ShowGroup,
+        Operation::CreateGroup,
+        Operation::UpdateGroup,
+        Operation::UpsertGroup,
+        Operation::DeleteGroup,
+    ];
+
+    /// The name of the function binary (and SAM function) serving the operation.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Operation::ListGroups => "group-list",
+            Operation::ShowGroup => "group-show",
+            Operation::CreateGroup => "group-create",
+            Operation::UpdateGroup => "group-update",
+            Operation::UpsertGroup => "group-upsert",
+            Operation::DeleteGroup => "group-delete",
+        }
+    }
+}
+
+/// One route: method, path template (`{name}` = one path segment) and operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Full path template, e.g. `/api/v1.0/customerGroups/{id}`.
+    pub path: String,
+    /// The operation serving it.
+    pub operation: Operation,
+}
+
+/// Path prefixes serving customer groups: `customerCategories` is the same resource.
+const GROUP_COLLECTIONS: [&str; 2] = ["customerGroups", "customerCategories"];
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    let mut routes = Vec::new();
+    for collection in GROUP_COLLECTIONS {
+        let base = format!("{BASE_PATH}/{collection}");
+        let mut add = |method, suffix: &str, operation| {
+            routes.push(Route {
+                method,
+                path: format!("{base}{suffix}"),
+                operation,
+            })
+        };
+        add("GET", "", Operation::ListGroups);
+        add("POST", "", Operation::CreateGroup);
+        add("GET", "/{id}", Operation::ShowGroup);
+        add("GET", "/reference/{reference}", Operation::ShowGroup);
+        add("PUT", "/{id}", Operation::UpdateGroup);
+        add("PUT", "/reference/{reference}", Operation::UpdateGroup);
+        add("POST", "/reference/{reference}", Operation::UpsertGroup);
+        add("DELETE", "/{id}", Operation::DeleteGroup);
+        add("DELETE", "/reference/{reference}", Operation::DeleteGroup);
+    }
+    routes
+}
+
+impl Route {
+    /// The path parameters if `path` (already split from its query) matches this template.
+    /// Segments are percent-decoded, as API Gateway does for path parameters.
+    pub fn matches(&self, path: &str) -> Option<HashMap<String, String>> {
+        let mut params = HashMap::new();
+        let mut segments = path.split('/');
+        for template in self.path.split('/') {
+            let segment = segments.next()?;
+            match template.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(name) if !segment.is_empty() => {
+                    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                    params.insert(name.to_owned(), decoded.into_owned());
+                }
+                Some(_) => return None,
+                None if template == segment => {}
+                None => return None,
+            }
+        }
+        segments.next().is_none().then_some(params)
+    }
+}
+
+/// The route serving `method` and `path`, with its path parameters.
+pub fn find(method: &str, path: &str) -> Option<(Route, HashMap<String, String>)> {
+    routes()
+        .into_iter()
+        .filter(|route| route.method == method)
+        .find_map(|route| route.matches(path).map(|params| (route, params)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_route_and_routes_are_unique() {
+        let routes = routes();
+        for operation in Operation::ALL {
+            assert!(routes.iter().any(|r| r.operation == operation), "{operation:?}");
+        }
+        for (i, a) in routes.iter().enumerate() {
+            for b in &routes[i + 1..] {
+                assert!(a.method != b.method || a.path != b.path, "duplicate {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn matching_extracts_decoded_parameters() {
+        let (route, params) =
+            find("GET", "/api/v1.0/customerCategories/reference/Ref%2001+x").expect("route");
+        assert_eq!(route.operation, Operation::ShowGroup);
+        assert_eq!(params["reference"], "Ref 01+x");
+        let (route, params) = find("DELETE", "/api/v1.0/customerGroups/12").expect("route");
+        assert_eq!(
+            (route.operation, params["id"].as_str()),
+            (Operation::DeleteGroup, "12")
+        );
+        assert!(find("PATCH", "/api/v1.0/customerGroups/12").is_none());
+        assert!(find("GET", "/api/v1.0/customerGroups/12/extra").is_none());
+        assert!(find("GET", "/api/v1.0/customerGroups/").is_none());
+    }
+}

@@ -1,0 +1,225 @@
+//! The embedded store: in-process and persistent in a data directory (a `redb` database), the
+//! default of `local-api`. Every write is one serializable transaction, so uniqueness, id
+//! allocation and renames are atomic exactly as on DynamoDB.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::{Draft, ListPage, Patch, Record, RecordStore, Scope, StoreError};
+use crate::list::ListQuery;
+
+/// `(scope key, id)` → the record as JSON.
+const RECORDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("records");
+/// `(scope key, reference)` → id: the uniqueness guard and the lookup by reference.
+const REFERENCES: TableDefinition<(&str, &str), u64> = TableDefinition::new("references");
+/// scope key → the last id handed out.
+const SEQUENCES: TableDefinition<&str, u64> = TableDefinition::new("sequences");
+
+/// The embedded store. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn backend(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(error.into().to_string())
+}
+
+fn encode(record: &Record) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn decode(bytes: &[u8]) -> Result<Record, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let db = Database::create(dir.join("store.redb")).map_err(backend)?;
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(RECORDS).map_err(backend)?;
+        txn.open_table(REFERENCES).map_err(backend)?;
+        txn.open_table(SEQUENCES).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(EmbeddedStore { db: Arc::new(db) })
+    }
+
+    /// Runs a write transaction on a blocking thread; commits only if `work` succeeds.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().map_err(backend)?;
+            let value = work(&txn)?;
+            txn.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    /// Runs a read on a blocking thread.
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db.begin_read().map_err(backend)?))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+fn load(txn: &WriteTransaction, scope: &str, id: u64) -> Result<Option<Record>, StoreError> {
+    let records = txn.open_table(RECORDS).map_err(backend)?;
+    let found = records.get((scope, id)).map_err(backend)?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
+#[async_trait]
+impl RecordStore for EmbeddedStore {
+    async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError> {
+        let key = scope.key();
+        self.write(move |txn| {
+            let mut references = txn.open_table(REFERENCES).map_err(backend)?;
+            if references
+                .get((key.as_str(), draft.reference.as_str()))
+                .map_err(backend)?
+                .is_some()
+            {
+                return Err(StoreError::NotUnique);
+            }
+            let mut sequences = txn.open_table(SEQUENCES).map_err(backend)?;
+            let last = sequences
+                .get(key.as_str())
+                .map_err(backend)?
+                .map_or(0, |v| v.value());
+            let id = last + 1;
+            sequences.insert(key.as_str(), id).map_err(backend)?;
+            references
+                .insert((key.as_str(), draft.reference.as_str()), id)
+                .map_err(backend)?;
+            let record = Record {
+                id,
+                reference: draft.reference,
+                date_created: draft.now,
+                last_updated: draft.now,
+                fields: draft.fields,
+            };
+            let mut records = txn.open_table(RECORDS).map_err(backend)?;
+            records
+                .insert((key.as_str(), id), encode(&record)?.as_slice())
+                .map_err(backend)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn get(&self, scope: &Scope, id: u64) -> Result<Option<Record>, StoreError> {
+        let key = scope.key();
+        self.read(move |txn| {
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let found = records.get((key.as_str(), id)).map_err(backend)?;
+            found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn find_by_reference(&self, scope: &Scope, reference: &str) -> Result<Option<Record>, StoreError> {
+        let key = scope.key();
+        let reference = reference.to_owned();
+        self.read(move |txn| {
+            let references = txn.open_table(REFERENCES).map_err(backend)?;
+            let Some(id) = references
+                .get((key.as_str(), reference.as_str()))
+                .map_err(backend)?
+            else {
+                return Ok(None);
+            };
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let found = records.get((key.as_str(), id.value())).map_err(backend)?;
+            found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError> {
+        let key = scope.key();
+        self.write(move |txn| {
+            let mut record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
+            if let Some(reference) = patch.reference.filter(|r| *r != record.reference) {
+                let mut references = txn.open_table(REFERENCES).map_err(backend)?;
+                if references
+                    .get((key.as_str(), reference.as_str()))
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    return Err(StoreError::NotUnique);
+                }
+                references
+                    .remove((key.as_str(), record.reference.as_str()))
+                    .map_err(backend)?;
+                references
+                    .insert((key.as_str(), reference.as_str()), id)
+                    .map_err(backend)?;
+                record.reference = reference;
+            }
+            record.fields.extend(patch.fields);
+            record.last_updated = patch.now;
+            let mut records = txn.open_table(RECORDS).map_err(backend)?;
+            records
+                .insert((key.as_str(), id), encode(&record)?.as_slice())
+                .map_err(backend)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError> {
+        let key = scope.key();
+        self.write(move |txn| {
+            let record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
+            let mut references = txn.open_table(REFERENCES).map_err(backend)?;
+            references
+                .remove((key.as_str(), record.reference.as_str()))
+                .map_err(backend)?;
+            let mut records = txn.open_table(RECORDS).map_err(backend)?;
+            records.remove((key.as_str(), id)).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let key = scope.key();
+        let query = query.clone();
+        self.read(move |txn| {
+            let table = txn.open_table(RECORDS).map_err(backend)?;
+            let mut records = Vec::new();
+            for entry in table
+                .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
+                .map_err(backend)?
+            {
+                let (_, bytes) = entry.map_err(backend)?;
+                records.push(decode(bytes.value())?);
+            }
+            let items_read = records.len() as u64;
+            let (total, records) = query.select(records);
+            Ok(ListPage {
+                total,
+                records,
+                items_read,
+            })
+        })
+        .await
+    }
+}

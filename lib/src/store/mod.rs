@@ -1,0 +1,234 @@
+//! Storage behind one small trait, with the DynamoDB adapter and the embedded adapter side by side.
+//!
+//! A store keeps *records*: a numeric id unique per organization and kind, a reference unique per
+//! organization and kind, the two timestamps, and the resource's own fields. The domain modules
+//! (`groups`, ...) turn records into resources and own every business rule; stores own
+//! atomicity, uniqueness, id allocation and ordering, identically on both adapters (one contract
+//! test suite checks both).
+
+use std::cmp::Ordering;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::list::ListQuery;
+use crate::time::Timestamp;
+
+pub mod dynamo;
+pub mod embedded;
+
+pub use dynamo::DynamoStore;
+pub use embedded::EmbeddedStore;
+
+/// What kind of resource a record is; each kind has its own ids and references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Customer groups (customer categories).
+    Group,
+    /// Customers.
+    Customer,
+}
+
+impl Kind {
+    /// Stable name used in storage keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Customer => "customer",
+        }
+    }
+}
+
+/// One organization's records of one kind: every store operation is confined to a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    org: String,
+    kind: Kind,
+}
+
+impl Scope {
+    /// The scope of `kind` records in organization `org`.
+    pub fn new(org: &Organization, kind: Kind) -> Self {
+        Scope {
+            org: org.as_str().to_owned(),
+            kind,
+        }
+    }
+
+    /// The organization.
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    /// The kind of record.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// `"<org>#<kind>"`: the prefix of every storage key of this scope.
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.org, self.kind.as_str())
+    }
+}
+
+/// A tenant's identifier, as authentication gave it. Never taken from a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Organization(String);
+
+impl Organization {
+    /// Accepts 1 to 128 printable characters without `#` (the storage key separator).
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = !text.is_empty()
+            && text.chars().count() <= 128
+            && !text
+                .chars()
+                .any(|c| c == '#' || c.is_control() || c.is_whitespace());
+        valid.then(|| Organization(text.to_owned()))
+    }
+
+    /// The organization identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// Numeric id, unique per scope, never reused.
+    pub id: u64,
+    /// External id, unique per scope.
+    pub reference: String,
+    /// When the record was created; never changes.
+    pub date_created: Timestamp,
+    /// When the record last changed.
+    pub last_updated: Timestamp,
+    /// The resource's own fields (`name`, `description`, ...); `null` means no value.
+    pub fields: Map<String, Value>,
+}
+
+impl Record {
+    /// The key that orders records by reference: lower-cased reference, then id.
+    ///
+    /// Both stores order by this exact string (the DynamoDB index sorts on it), so the order is
+    /// total and identical everywhere.
+    pub fn reference_key(&self) -> String {
+        reference_key(&self.reference, self.id)
+    }
+
+    /// The key that orders records by creation: timestamp, then id.
+    pub fn created_key(&self) -> String {
+        created_key(self.date_created, self.id)
+    }
+
+    /// A field's value (`Null` when absent).
+    pub fn field(&self, name: &str) -> &Value {
+        self.fields.get(name).unwrap_or(&Value::Null)
+    }
+}
+
+/// See [`Record::reference_key`].
+pub fn reference_key(reference: &str, id: u64) -> String {
+    format!("{}#{id:020}", reference.to_lowercase())
+}
+
+/// See [`Record::created_key`].
+pub fn created_key(date_created: Timestamp, id: u64) -> String {
+    format!("{date_created}#{id:020}")
+}
+
+/// A record to create: the store assigns the id.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The reference, which must be free in the scope.
+    pub reference: String,
+    /// The resource's fields.
+    pub fields: Map<String, Value>,
+    /// Creation time (also the first `lastUpdated`).
+    pub now: Timestamp,
+}
+
+/// A partial update: only what is named here is written.
+#[derive(Debug, Clone)]
+pub struct Patch {
+    /// A new reference (renaming frees the old one atomically), or `None` to keep it.
+    pub reference: Option<String>,
+    /// Fields to set; `null` clears a field. Fields not named are left as they are.
+    pub fields: Map<String, Value>,
+    /// The new `lastUpdated`.
+    pub now: Timestamp,
+}
+
+/// One page of a list query.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// How many records match the query in all.
+    pub total: u64,
+    /// The requested page, in the requested order.
+    pub records: Vec<Record>,
+    /// How many stored items the store read to answer (the cost of the request).
+    pub items_read: u64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The reference is already used by another record of the scope.
+    #[error("reference already used")]
+    NotUnique,
+    /// No record with that id in the scope.
+    #[error("record not found")]
+    NotFound,
+    /// The backend failed; the text is for logs only.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// The storage contract both adapters fulfil.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// Creates a record with a fresh id; fails with `NotUnique` if the reference is taken.
+    async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError>;
+
+    /// The record with this id, if any (strongly consistent).
+    async fn get(&self, scope: &Scope, id: u64) -> Result<Option<Record>, StoreError>;
+
+    /// The record with this exact reference, if any (strongly consistent).
+    async fn find_by_reference(&self, scope: &Scope, reference: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Applies a partial update and returns the record as stored.
+    async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError>;
+
+    /// Deletes the record and frees its reference.
+    async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError>;
+
+    /// One page of the records matching `query`, in its order.
+    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<ListPage, StoreError>;
+}
+
+/// Compares JSON values for sorting: null, then booleans, numbers, strings (case-insensitive).
+pub(crate) fn compare_values(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            Value::Array(_) => 4,
+            Value::Object(_) => 5,
+        }
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+            x.total_cmp(&y)
+        }
+        (Value::String(x), Value::String(y)) => {
+            x.to_lowercase().cmp(&y.to_lowercase()).then_with(|| x.cmp(y))
+        }
+        _ => rank(a).cmp(&rank(b)),
+    }
+}

@@ -1,0 +1,203 @@
+//! `local-api`: the API on `http://127.0.0.1:3000/api/v1.0/...`, through the same handlers the
+//! Lambdas run, on the embedded store (default) or a DynamoDB endpoint.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use customer_api::App;
+use customer_api::gateway::{Gateway, HttpRequest, MAX_BODY, Tokens};
+use customer_api::settings::{DEFAULT_ORG_CLAIM, Settings, StoreSettings};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+const USAGE: &str = "\
+usage: local-api [--port N] [--bind ADDR] [--data-dir DIR] [--tokens FILE]
+                 [--dynamodb-endpoint URL [--table NAME]]
+
+  --port N                  port to listen on (default 3000)
+  --bind ADDR               address to listen on (default 127.0.0.1)
+  --data-dir DIR            embedded store directory (default .local-data)
+  --tokens FILE             JSON {\"token\": \"organization\"} (default: the demo tokens)
+  --dynamodb-endpoint URL   use the DynamoDB API at URL instead of the embedded store
+  --table NAME              DynamoDB table, created if missing (default customers-local)";
+
+struct Options {
+    addr: SocketAddr,
+    store: StoreSettings,
+    tokens: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut port = 3000u16;
+    let mut bind = "127.0.0.1".to_owned();
+    let mut data_dir = PathBuf::from(".local-data");
+    let mut tokens = None;
+    let mut endpoint = None;
+    let mut table = "customers-local".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(USAGE.to_owned());
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))?;
+        match flag.as_str() {
+            "--port" => port = value.parse().map_err(|_| format!("bad port: {value}"))?,
+            "--bind" => bind = value,
+            "--data-dir" => data_dir = PathBuf::from(value),
+            "--tokens" => tokens = Some(PathBuf::from(value)),
+            "--dynamodb-endpoint" => endpoint = Some(value),
+            "--table" => table = value,
+            _ => return Err(format!("unknown option {flag}\n\n{USAGE}")),
+        }
+    }
+    let addr = format!("{bind}:{port}")
+        .parse()
+        .map_err(|_| format!("bad address {bind}:{port}"))?;
+    let store = match endpoint {
+        Some(endpoint) => StoreSettings::Dynamo {
+            table,
+            endpoint: Some(endpoint),
+            id_block: 1,
+        },
+        None => StoreSettings::Embedded { dir: data_dir },
+    };
+    Ok(Options { addr, store, tokens })
+}
+
+async fn build_gateway(options: &Options) -> Result<Gateway, String> {
+    if let StoreSettings::Dynamo {
+        table,
+        endpoint: Some(endpoint),
+        ..
+    } = &options.store
+    {
+        let client = customer_api::aws::local_dynamodb_client(endpoint);
+        customer_api::store::dynamo::ensure_table(&client, table)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let settings = Settings {
+        org_claim: DEFAULT_ORG_CLAIM.to_owned(),
+        store: options.store.clone(),
+    };
+    let app = App::from_settings(&settings).await.map_err(|e| e.to_string())?;
+    let tokens = match &options.tokens {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Tokens::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Tokens::demo(),
+    };
+    Ok(Gateway::new(app, tokens, DEFAULT_ORG_CLAIM))
+}
+
+async fn serve(
+    gateway: Arc<Gateway>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => {
+            let too_large = customer_api::http::error_response(&customer_api::ApiError::PayloadTooLarge);
+            return Ok(to_hyper(too_large));
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let request = HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+    };
+    let started = std::time::Instant::now();
+    let response = gateway.serve(request.clone()).await;
+    tracing::info!(
+        method = %request.method,
+        path = %request.path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "served"
+    );
+    Ok(to_hyper(response))
+}
+
+fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+#[tokio::main]
+async fn main() {
+    lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let gateway = match build_gateway(&options).await {
+        Ok(gateway) => Arc::new(gateway),
+        Err(message) => {
+            eprintln!("local-api: {message}");
+            std::process::exit(1);
+        }
+    };
+    let listener = match TcpListener::bind(options.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("local-api: cannot listen on {}: {error}", options.addr);
+            std::process::exit(1);
+        }
+    };
+    let local = listener.local_addr().map_or(options.addr, |a| a);
+    let store = match &options.store {
+        StoreSettings::Embedded { dir } => format!("embedded store in {}", dir.display()),
+        StoreSettings::Dynamo { table, endpoint, .. } => {
+            format!(
+                "DynamoDB table {table} at {}",
+                endpoint.as_deref().unwrap_or("AWS")
+            )
+        }
+    };
+    println!("local-api listening on http://{local}/api/v1.0 ({store})");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                continue;
+            }
+        };
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| serve(Arc::clone(&gateway), request));
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
+}
