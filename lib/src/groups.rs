@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, Resource};
 use crate::input::{JsonInput, Target};
 use crate::list::{ListQuery, ListSpec, Paging};
-use crate::store::{Draft, Kind, Organization, Patch, Record, RecordStore, Scope, StoreError};
+use crate::store::{
+    Draft, Kind, Organization, Patch, Record, RecordStore, Scope, StoreError, reference_fits,
+};
 use crate::time::Timestamp;
 
 /// What the list operation accepts.
@@ -114,7 +116,10 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiErr
 
 fn check_lengths(input: &GroupInput) -> Result<(), ApiError> {
     let too_long = |value: Option<&str>, max: usize| value.is_some_and(|v| v.chars().count() > max);
-    if too_long(input.reference.as_deref(), MAX_REFERENCE)
+    if input
+        .reference
+        .as_deref()
+        .is_some_and(|r| !reference_fits(r, MAX_REFERENCE))
         || too_long(input.name.as_deref(), MAX_NAME)
         || too_long(input.description.clone().flatten().as_deref(), MAX_DESCRIPTION)
     {
@@ -176,6 +181,7 @@ impl<'a> Groups<'a> {
     async fn find(&self, target: &Target) -> Result<Record, ApiError> {
         let found = match target {
             Target::Id(id) => self.store.get(&self.scope, *id).await,
+            Target::Reference(reference) if !reference_fits(reference, MAX_REFERENCE) => Ok(None),
             Target::Reference(reference) => self.store.find_by_reference(&self.scope, reference).await,
         };
         found

@@ -1,1 +1,181 @@
+//! Test support shared by the store contract suite and the HTTP-level tests: fresh stores of
+//! both adapters, and an in-process API client going through the local API Gateway stand-in.
 
+pub mod contract;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use customer_api::App;
+use customer_api::gateway::{Gateway, HttpRequest, Tokens};
+use customer_api::store::{DynamoStore, EmbeddedStore, RecordStore, dynamo};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The variable naming the DynamoDB API endpoint the tests use (`tests/run` starts a local
+/// DynamoDB API server and sets it; point it at real DynamoDB to test against AWS).
+pub const ENDPOINT_VAR: &str = "TEST_DYNAMODB_ENDPOINT";
+
+/// Which adapter a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// The embedded store, in a temporary directory.
+    Embedded,
+    /// DynamoDB at `TEST_DYNAMODB_ENDPOINT`, in a fresh table.
+    Dynamo,
+}
+
+/// A store under test; keeps its temporary directory alive.
+pub struct TestStore {
+    /// The store.
+    pub store: Arc<dyn RecordStore>,
+    /// Where the embedded store lives (kept until drop).
+    pub dir: Option<TempDir>,
+}
+
+static TABLES: AtomicU64 = AtomicU64::new(0);
+
+/// The DynamoDB endpoint for tests. Panics (never skips) when it is not set.
+pub fn dynamo_endpoint() -> String {
+    std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_VAR} is not set: run the test suite with ./tests/run, which starts a local DynamoDB API server")
+    })
+}
+
+/// A fresh, empty table on the test endpoint, created from `infra/table.json`.
+pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
+    let client = customer_api::aws::local_dynamodb_client(&dynamo_endpoint());
+    let table = format!(
+        "test-{}-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0)
+    );
+    dynamo::ensure_table(&client, &table)
+        .await
+        .expect("create test table");
+    (client, table)
+}
+
+impl TestStore {
+    /// A fresh, empty store of `adapter`.
+    pub async fn new(adapter: Adapter) -> Self {
+        Self::with_id_block(adapter, 1).await
+    }
+
+    /// A fresh store; on DynamoDB, reserving ids `id_block` at a time.
+    pub async fn with_id_block(adapter: Adapter, id_block: u64) -> Self {
+        match adapter {
+            Adapter::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = EmbeddedStore::open(dir.path()).expect("open embedded store");
+                TestStore {
+                    store: Arc::new(store),
+                    dir: Some(dir),
+                }
+            }
+            Adapter::Dynamo => {
+                let (client, table) = fresh_table().await;
+                TestStore {
+                    store: Arc::new(DynamoStore::new(client, table, id_block)),
+                    dir: None,
+                }
+            }
+        }
+    }
+}
+
+/// A response as a test sees it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body (`Null` when empty or not JSON).
+    pub body: Value,
+    /// Content type.
+    pub content_type: String,
+}
+
+/// Calls the API in-process through the local API Gateway stand-in, exactly as `local-api` does.
+pub struct TestApi {
+    gateway: Gateway,
+    /// The store behind it (kept alive).
+    pub store: TestStore,
+}
+
+/// Demo token of organization `entity1`.
+pub const ENTITY1: &str = "entity1-dev-token";
+/// Demo token of organization `entity2`.
+pub const ENTITY2: &str = "entity2-dev-token";
+
+impl TestApi {
+    /// An API over a fresh store of `adapter`, with the demo tokens.
+    pub async fn new(adapter: Adapter) -> Self {
+        let store = TestStore::new(adapter).await;
+        let app = App::new(Arc::clone(&store.store), "organization");
+        TestApi {
+            gateway: Gateway::new(app, Tokens::demo(), "organization"),
+            store,
+        }
+    }
+
+    /// Sends a request; `path` may carry a query string.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Reply {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        if let Some(token) = token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        let response = self
+            .gateway
+            .serve(HttpRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                query: query.to_owned(),
+                headers,
+                body: body.to_vec(),
+            })
+            .await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            content_type,
+        }
+    }
+
+    /// `GET` as `entity1`.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, Some(ENTITY1), b"", "application/json")
+            .await
+    }
+
+    /// A JSON request as `entity1`.
+    pub async fn send(&self, method: &str, path: &str, body: &Value) -> Reply {
+        self.send_as(ENTITY1, method, path, body).await
+    }
+
+    /// A JSON request as the holder of `token`.
+    pub async fn send_as(&self, token: &str, method: &str, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).expect("serialize");
+        self.call(method, path, Some(token), &bytes, "application/json")
+            .await
+    }
+}

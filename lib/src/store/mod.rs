@@ -129,6 +129,15 @@ impl Record {
     }
 }
 
+/// The most bytes a lower-cased reference may take: it is part of an index sort key, which
+/// DynamoDB caps at 1,024 bytes.
+pub const MAX_REFERENCE_KEY_BYTES: usize = 1000;
+
+/// Whether `reference` fits the storage keys (every adapter enforces the same limit).
+pub fn reference_fits(reference: &str, max_chars: usize) -> bool {
+    reference.chars().count() <= max_chars && reference.to_lowercase().len() <= MAX_REFERENCE_KEY_BYTES
+}
+
 /// See [`Record::reference_key`].
 pub fn reference_key(reference: &str, id: u64) -> String {
     format!("{}#{id:020}", reference.to_lowercase())

@@ -1,0 +1,146 @@
+//! The real `local-api` binary over TCP on loopback: serving, persistence across restarts,
+//! custom tokens, and the DynamoDB endpoint option. Every server started here is killed on drop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_local-api"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start local-api");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("banner");
+        let port = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in banner: {line}"));
+        Server { child, port }
+    }
+
+    fn request(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn data_dir(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn serves_and_keeps_data_across_restarts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let created = {
+        let server = Server::start(&["--data-dir", data_dir(dir.path())]);
+        let (status, body) = server.request("GET", "/api/v1.0/customerGroups", None, "");
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+        let (status, body) = server.request(
+            "POST",
+            "/api/v1.0/customerGroups",
+            Some("entity1-dev-token"),
+            r#"{"reference":"Ref-01","name":"Magasins"}"#,
+        );
+        assert_eq!(status, 201, "{body}");
+        body
+    };
+    let server = Server::start(&["--data-dir", data_dir(dir.path())]);
+    let (status, body) = server.request(
+        "GET",
+        "/api/v1.0/customerCategories/reference/Ref-01",
+        Some("entity1-dev-token"),
+        "",
+    );
+    assert_eq!((status, &body), (200, &created));
+    let (status, _) = server.request(
+        "GET",
+        "/api/v1.0/customerCategories/reference/Ref-01",
+        Some("entity2-dev-token"),
+        "",
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn custom_tokens_file_replaces_the_demo_tokens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, r#"{"s3cret": "acme"}"#).expect("write tokens");
+    let server = Server::start(&[
+        "--data-dir",
+        data_dir(dir.path()),
+        "--tokens",
+        tokens.to_str().expect("path"),
+    ]);
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1.0/customerGroups",
+        Some("s3cret"),
+        r#"{"reference":"a","name":"b"}"#,
+    );
+    assert_eq!((status, body["organization"].as_str()), (201, Some("acme")));
+    let (status, _) = server.request("GET", "/api/v1.0/customerGroups", Some("entity1-dev-token"), "");
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn runs_on_a_dynamodb_endpoint() {
+    let endpoint = std::env::var("TEST_DYNAMODB_ENDPOINT")
+        .expect("TEST_DYNAMODB_ENDPOINT is not set: run the suite with ./tests/run");
+    let table = format!("local-api-test-{}", std::process::id());
+    let server = Server::start(&["--dynamodb-endpoint", &endpoint, "--table", &table]);
+    let (status, body) = server.request(
+        "POST",
+        "/api/v1.0/customerGroups/reference/R1",
+        Some("entity1-dev-token"),
+        r#"{"name":"n"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request(
+        "GET",
+        "/api/v1.0/customerGroups?reference=r*",
+        Some("entity1-dev-token"),
+        "",
+    );
+    assert_eq!((status, &body["paging"]["total"]), (200, &Value::from(1)));
+}

@@ -1,0 +1,463 @@
+//! The storage contract: every adapter must pass each of these, unchanged.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use customer_api::groups::LIST_SPEC;
+use customer_api::list::ListQuery;
+use customer_api::store::{Draft, Kind, Organization, Patch, Record, RecordStore, Scope, StoreError};
+use customer_api::time::Timestamp;
+use serde_json::{Map, Value, json};
+
+fn scope(org: &str, kind: Kind) -> Scope {
+    Scope::new(&Organization::parse(org).expect("valid organization"), kind)
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().expect("timestamp")
+}
+
+fn fields(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+}
+
+fn draft(reference: &str, name: &str, now: &str) -> Draft {
+    Draft {
+        reference: reference.to_owned(),
+        fields: fields(&[("name", json!(name))]),
+        now: at(now),
+    }
+}
+
+fn query(text: &str) -> ListQuery {
+    ListQuery::parse(&LIST_SPEC, text).expect("valid query")
+}
+
+async fn all(store: &dyn RecordStore, scope: &Scope) -> Vec<Record> {
+    store.list(scope, &query("max=100")).await.expect("list").records
+}
+
+/// Ids are positive, distinct and given in creation order; reads see the record as created.
+pub async fn creates_and_reads(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let first = store
+        .create(&groups, draft("Ref-01", "One", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    let second = store
+        .create(&groups, draft("Ref-02", "Two", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    assert!(
+        first.id > 0 && second.id > first.id,
+        "{} then {}",
+        first.id,
+        second.id
+    );
+    assert_eq!(first.date_created, at("2020-01-01T00:00:00Z"));
+    assert_eq!(first.last_updated, first.date_created);
+    assert_eq!(
+        store.get(&groups, first.id).await.expect("get"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.find_by_reference(&groups, "Ref-01").await.expect("find"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.find_by_reference(&groups, "ref-01").await.expect("find"),
+        None,
+        "references are exact"
+    );
+    assert_eq!(store.get(&groups, second.id + 100).await.expect("get"), None);
+}
+
+/// A taken reference is refused and the refused create leaves nothing behind.
+pub async fn duplicate_reference_is_refused_without_trace(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let kept = store
+        .create(&groups, draft("Ref", "kept", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    let refused = store
+        .create(&groups, draft("Ref", "refused", "2020-01-02T00:00:00Z"))
+        .await;
+    assert_eq!(refused, Err(StoreError::NotUnique));
+    let page = store.list(&groups, &query("")).await.expect("list");
+    assert_eq!(page.total, 1);
+    assert_eq!(page.records, vec![kept]);
+}
+
+/// Organizations and kinds never see each other's records; references are per scope.
+pub async fn scopes_are_isolated(store: Arc<dyn RecordStore>) {
+    let a = scope("org-a", Kind::Group);
+    let b = scope("org-b", Kind::Group);
+    let a_customers = scope("org-a", Kind::Customer);
+    let in_a = store
+        .create(&a, draft("Same", "A", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create in a");
+    let in_b = store
+        .create(&b, draft("Same", "B", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("same ref in b");
+    store
+        .create(&a_customers, draft("Same", "C", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("same ref, other kind");
+    assert_eq!(
+        store.find_by_reference(&b, "Same").await.expect("find"),
+        Some(in_b.clone())
+    );
+    if in_a.id != in_b.id {
+        assert_eq!(store.get(&b, in_a.id).await.expect("get"), None);
+    }
+    assert_eq!(
+        store
+            .get(&scope("org-c", Kind::Group), in_a.id)
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .update(&scope("org-c", Kind::Group), in_a.id, rename(None))
+            .await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.delete(&scope("org-c", Kind::Group), in_a.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(all(store.as_ref(), &a).await, vec![in_a.clone()]);
+    assert_eq!(all(store.as_ref(), &b).await, vec![in_b]);
+    assert_eq!(store.get(&a, in_a.id).await.expect("still there"), Some(in_a));
+}
+
+fn rename(reference: Option<&str>) -> Patch {
+    Patch {
+        reference: reference.map(str::to_owned),
+        fields: Map::new(),
+        now: at("2021-01-01T00:00:00Z"),
+    }
+}
+
+/// Updates write only the named fields; `lastUpdated` moves, `dateCreated` never does.
+pub async fn partial_update_touches_only_named_fields(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let mut d = draft("Ref", "Name", "2020-01-01T00:00:00Z");
+    d.fields.insert("description".into(), json!("Desc"));
+    let created = store.create(&groups, d).await.expect("create");
+    let patch = Patch {
+        reference: None,
+        fields: fields(&[("name", json!("New"))]),
+        now: at("2020-06-01T00:00:00Z"),
+    };
+    let updated = store.update(&groups, created.id, patch).await.expect("update");
+    assert_eq!(updated.field("name"), &json!("New"));
+    assert_eq!(updated.field("description"), &json!("Desc"));
+    assert_eq!(updated.date_created, created.date_created);
+    assert_eq!(updated.last_updated, at("2020-06-01T00:00:00Z"));
+    let cleared = Patch {
+        reference: Some("Ref".into()),
+        fields: fields(&[("description", Value::Null)]),
+        now: at("2020-07-01T00:00:00Z"),
+    };
+    let updated = store
+        .update(&groups, created.id, cleared)
+        .await
+        .expect("update, same reference");
+    assert_eq!(updated.field("description"), &Value::Null);
+    assert_eq!(updated.field("name"), &json!("New"));
+    assert_eq!(store.get(&groups, created.id).await.expect("get"), Some(updated));
+    assert_eq!(
+        store.update(&groups, created.id + 1000, rename(None)).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// Renaming frees the old reference and takes the new one atomically; a taken one is refused.
+pub async fn rename_moves_the_reference(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let one = store
+        .create(&groups, draft("One", "1", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    let two = store
+        .create(&groups, draft("Two", "2", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    assert_eq!(
+        store.update(&groups, one.id, rename(Some("Two"))).await,
+        Err(StoreError::NotUnique)
+    );
+    assert_eq!(
+        store.get(&groups, one.id).await.expect("get"),
+        Some(one.clone()),
+        "refused rename changed nothing"
+    );
+
+    let renamed = store
+        .update(&groups, one.id, rename(Some("Uno")))
+        .await
+        .expect("rename");
+    assert_eq!(renamed.reference, "Uno");
+    assert_eq!(store.find_by_reference(&groups, "One").await.expect("find"), None);
+    assert_eq!(
+        store
+            .find_by_reference(&groups, "Uno")
+            .await
+            .expect("find")
+            .map(|r| r.id),
+        Some(one.id)
+    );
+    let reused = store
+        .create(&groups, draft("One", "new", "2020-01-02T00:00:00Z"))
+        .await
+        .expect("old ref is free");
+    assert_ne!(reused.id, one.id);
+    let sorted: Vec<String> = store
+        .list(&groups, &query("sort=reference"))
+        .await
+        .expect("list")
+        .records
+        .into_iter()
+        .map(|r| r.reference)
+        .collect();
+    assert_eq!(sorted, ["One", "Two", "Uno"]);
+    assert_eq!(two.reference, "Two");
+}
+
+/// Deleting frees the reference and the record is gone; deleting again is `NotFound`.
+pub async fn delete_frees_the_reference(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let gone = store
+        .create(&groups, draft("Ref", "x", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    store.delete(&groups, gone.id).await.expect("delete");
+    assert_eq!(store.get(&groups, gone.id).await.expect("get"), None);
+    assert_eq!(store.find_by_reference(&groups, "Ref").await.expect("find"), None);
+    assert_eq!(store.delete(&groups, gone.id).await, Err(StoreError::NotFound));
+    let again = store
+        .create(&groups, draft("Ref", "y", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("reference reusable");
+    assert!(again.id > gone.id, "ids are never reused");
+    assert_eq!(store.list(&groups, &query("")).await.expect("list").total, 1);
+}
+
+/// Sixteen concurrent creates of one reference: exactly one wins, the rest are `NotUnique`.
+pub async fn concurrent_creates_of_one_reference(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let groups = groups.clone();
+            tokio::spawn(async move {
+                store
+                    .create(&groups, draft("Same", &format!("n{i}"), "2020-01-01T00:00:00Z"))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => created += 1,
+            Err(error) => assert_eq!(error, StoreError::NotUnique),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list(&groups, &query("")).await.expect("list").total, 1);
+}
+
+/// Concurrent creates never share an id.
+pub async fn concurrent_creates_get_distinct_ids(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let groups = groups.clone();
+            tokio::spawn(async move {
+                store
+                    .create(&groups, draft(&format!("R{i}"), "n", "2020-01-01T00:00:00Z"))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let record = task.await.expect("task").expect("create");
+        assert!(ids.insert(record.id), "id {} handed out twice", record.id);
+    }
+    assert_eq!(store.list(&groups, &query("")).await.expect("list").total, 24);
+}
+
+/// Concurrent partial updates of different fields of one record lose nothing.
+pub async fn concurrent_updates_of_different_fields(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let record = store
+        .create(&groups, draft("Ref", "n", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let groups = groups.clone();
+            tokio::spawn(async move {
+                let patch = Patch {
+                    reference: None,
+                    fields: fields(&[(&format!("field{i}"), json!(i))]),
+                    now: at("2020-02-01T00:00:00Z"),
+                };
+                store.update(&groups, record.id, patch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("update");
+    }
+    let stored = store.get(&groups, record.id).await.expect("get").expect("exists");
+    for i in 0..8 {
+        assert_eq!(stored.field(&format!("field{i}")), &json!(i), "field{i} lost");
+    }
+    assert_eq!(stored.field("name"), &json!("n"));
+}
+
+/// A small data set with shared timestamps, mixed-case references and names.
+async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
+    let rows = [
+        ("Ref-61", "Beta", "2016-08-15T14:52:48Z"),
+        ("ref-62", "alpha", "2016-08-15T14:52:48Z"),
+        ("XRef-6", "Gamma", "2016-08-15T14:52:48Z"),
+        ("Ref-7", "alpha", "2016-08-16T00:00:00Z"),
+        ("abc", "delta", "2016-08-14T00:00:00Z"),
+        ("ABD", "Épsilon", "2016-08-17T10:00:00Z"),
+        ("ref-6", "zeta", "2016-08-15T14:52:49Z"),
+        ("m#1", "eta", "2016-08-15T14:52:47Z"),
+        ("m", "theta", "2016-08-18T00:00:00Z"),
+        ("Z", "iota", "2016-08-15T14:52:48Z"),
+        ("b c", "kappa", "2016-08-15T00:00:00Z"),
+    ];
+    let mut records = Vec::new();
+    for (reference, name, created) in rows {
+        records.push(
+            store
+                .create(groups, draft(reference, name, created))
+                .await
+                .expect("seed"),
+        );
+    }
+    let touched = Patch {
+        reference: None,
+        fields: fields(&[("description", json!("touched"))]),
+        now: at("2017-01-01T00:00:00Z"),
+    };
+    let third = records[2].id;
+    records[2] = store.update(groups, third, touched).await.expect("touch");
+    records
+}
+
+/// Every list query answers exactly what filtering, sorting and paging all records gives.
+pub async fn list_matches_the_in_memory_oracle(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let records = seed(store.as_ref(), &groups).await;
+    store
+        .create(
+            &scope("org-b", Kind::Group),
+            draft("Ref-61", "other", "2016-08-15T14:52:48Z"),
+        )
+        .await
+        .expect("noise");
+    let queries = [
+        "",
+        "order=desc",
+        "max=3",
+        "max=3&offset=3",
+        "max=4&offset=9",
+        "offset=50",
+        "max=0",
+        "sort=reference",
+        "sort=reference&order=desc&max=4&offset=2",
+        "sort=name",
+        "sort=name&order=desc",
+        "sort=id&order=desc",
+        "sort=lastUpdated&order=desc",
+        "reference=Ref-6*",
+        "reference=ref-6*&max=1&offset=1",
+        "reference=REF-6",
+        "reference=*ef-6",
+        "reference=*ef-6*",
+        "reference=*ef-6*&sort=reference&order=desc",
+        "reference=Ref-6*&sort=reference",
+        "reference=Ref-6*&sort=reference&order=desc&max=2&offset=1",
+        "reference=m",
+        "reference=m*",
+        "reference=nothing*",
+        "reference=b c",
+        "name=ALPHA",
+        "name=*a",
+        "name=é*",
+        "dateCreated_gte=2016-08-15T14:52:48Z",
+        "dateCreated_gt=2016-08-15T14:52:48Z",
+        "dateCreated_lt=2016-08-15T14:52:48Z&order=desc",
+        "dateCreated_lte=2016-08-15T14:52:48Z&dateCreated_gte=2016-08-15T14:52:48Z",
+        "dateCreated_gte=2016-08-15T14:52:48Z&dateCreated_lte=2016-08-16T00:00:00Z&max=2&offset=1",
+        "dateCreated_gte=2016-08-15T14:52:48Z&max=2&offset=1&order=desc",
+        "dateCreated_gt=2016-08-20T00:00:00Z",
+        "dateCreated_gt=2016-08-16T00:00:00Z&dateCreated_lt=2016-08-15T00:00:00Z",
+        "dateCreated_gte=2016-08-15T00:00:00Z&sort=reference",
+        "dateCreated_gte=2016-08-15T00:00:00Z&reference=ref*",
+        "lastUpdated_gt=2016-12-31T00:00:00Z",
+        "lastUpdated_lt=2016-12-31T00:00:00Z&sort=name&max=5",
+        "name=alpha&reference=ref*&sort=dateCreated&order=desc",
+    ];
+    for text in queries {
+        let q = query(text);
+        let (total, expected) = q.select(records.clone());
+        let page = store.list(&groups, &q).await.expect("list");
+        let ids = |rs: &[Record]| rs.iter().map(|r| (r.id, r.reference.clone())).collect::<Vec<_>>();
+        assert_eq!(ids(&page.records), ids(&expected), "records of `{text}`");
+        assert_eq!(page.total, total, "total of `{text}`");
+        assert_eq!(page.records, expected, "record contents of `{text}`");
+    }
+}
+
+/// Walking the pages visits every record exactly once, in every order.
+pub async fn paging_visits_each_record_once(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let records = seed(store.as_ref(), &groups).await;
+    for base in [
+        "",
+        "order=desc",
+        "sort=reference",
+        "sort=name&order=desc",
+        "dateCreated_gte=2016-08-15T14:52:48Z",
+    ] {
+        let expected_total = query(base).select(records.clone()).0;
+        let mut seen = Vec::new();
+        let mut offset = 0;
+        loop {
+            let q = query(&format!("{base}&max=3&offset={offset}"));
+            let page = store.list(&groups, &q).await.expect("list");
+            assert_eq!(page.total, expected_total, "{base}");
+            if page.records.is_empty() {
+                break;
+            }
+            seen.extend(page.records.iter().map(|r| r.id));
+            offset += 3;
+        }
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "a record was visited twice for `{base}`"
+        );
+        assert_eq!(
+            seen.len() as u64,
+            expected_total,
+            "records were missed for `{base}`"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The one storage contract suite, run on both adapters.
+
+use api_tests::contract;
+use api_tests::{Adapter, TestStore};
+
+macro_rules! contract_suite {
+    ($adapter:ident: $($case:ident),* $(,)?) => {
+        #[allow(non_snake_case)]
+        mod $adapter {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let test = TestStore::new(Adapter::$adapter).await;
+                    contract::$case(test.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both_adapters {
+    ($($case:ident),* $(,)?) => {
+        contract_suite!(Embedded: $($case),*);
+        contract_suite!(Dynamo: $($case),*);
+    };
+}
+
+both_adapters!(
+    creates_and_reads,
+    duplicate_reference_is_refused_without_trace,
+    scopes_are_isolated,
+    partial_update_touches_only_named_fields,
+    rename_moves_the_reference,
+    delete_frees_the_reference,
+    concurrent_creates_of_one_reference,
+    concurrent_creates_get_distinct_ids,
+    concurrent_updates_of_different_fields,
+    list_matches_the_in_memory_oracle,
+    paging_visits_each_record_once,
+);
+
+/// Behaviour particular to one adapter: id blocks and read costs on DynamoDB, persistence of
+/// the embedded store.
+mod adapter_specific {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use api_tests::fresh_table;
+    use customer_api::groups::LIST_SPEC;
+    use customer_api::list::ListQuery;
+    use customer_api::store::{Draft, DynamoStore, EmbeddedStore, Kind, Organization, RecordStore, Scope};
+    use customer_api::time::Timestamp;
+    use serde_json::{Map, json};
+
+    fn scope(org: &str) -> Scope {
+        Scope::new(&Organization::parse(org).expect("org"), Kind::Group)
+    }
+
+    fn draft(reference: String, second: i64) -> Draft {
+        let mut fields = Map::new();
+        fields.insert("name".into(), json!(format!("name {reference}")));
+        Draft {
+            reference,
+            fields,
+            now: Timestamp::from_unix_seconds(1_500_000_000 + second).expect("time"),
+        }
+    }
+
+    #[tokio::test]
+    async fn dynamo_id_blocks_are_shared_safely_between_instances() {
+        let (client, table) = fresh_table().await;
+        let one = DynamoStore::new(client.clone(), table.clone(), 5);
+        let two = DynamoStore::new(client, table, 5);
+        let groups = scope("org-a");
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let store = if i % 2 == 0 { &one } else { &two };
+            ids.push(
+                store
+                    .create(&groups, draft(format!("R{i}"), i))
+                    .await
+                    .expect("create")
+                    .id,
+            );
+        }
+        let unique: HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert_eq!(&ids[..4], &[1, 6, 2, 7], "each instance hands out its own block");
+    }
+
+    #[tokio::test]
+    async fn dynamo_list_reads_are_bounded_by_the_page() {
+        let (client, table) = fresh_table().await;
+        let store = DynamoStore::new(client, table, 10);
+        for org in ["org-a", "org-b"] {
+            for i in 0..60 {
+                store
+                    .create(&scope(org), draft(format!("C-{i:03}"), i))
+                    .await
+                    .expect("create");
+            }
+        }
+        let cost = |text: &str| {
+            let query = ListQuery::parse(&LIST_SPEC, text).expect("query");
+            let store = &store;
+            async move { store.list(&scope("org-a"), &query).await.expect("list") }
+        };
+        let page = cost("max=10").await;
+        assert_eq!((page.total, page.records.len()), (60, 10));
+        assert!(page.items_read <= 11, "default page read {}", page.items_read);
+        let page = cost("max=10&sort=reference&order=desc").await;
+        assert_eq!(page.records[0].reference, "C-059");
+        assert!(page.items_read <= 11, "reference order read {}", page.items_read);
+        let page = cost("max=10&offset=30").await;
+        assert_eq!(page.records[0].reference, "C-030");
+        assert!(page.items_read <= 41, "deep offset read {}", page.items_read);
+        let page = cost("dateCreated_gte=2017-07-14T02:40:10Z&dateCreated_lt=2017-07-14T02:40:20Z").await;
+        assert_eq!((page.total, page.records.len()), (10, 10));
+        assert!(page.items_read <= 12, "date range read {}", page.items_read);
+        let page = cost("reference=C-01*&sort=reference").await;
+        assert_eq!(page.total, 10);
+        assert!(page.items_read <= 12, "reference prefix read {}", page.items_read);
+        let page = cost("reference=C-01*").await;
+        assert_eq!(page.total, 10);
+        assert!(
+            page.items_read <= 12,
+            "reference prefix (date order) read {}",
+            page.items_read
+        );
+        let page = cost("name=*5*").await;
+        assert_eq!(page.total, 15);
+        assert_eq!(
+            page.items_read, 60,
+            "a contains filter reads the organization's records, no more"
+        );
+    }
+
+    #[tokio::test]
+    async fn embedded_store_persists_across_restarts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let groups = scope("org-a");
+        let created = {
+            let store = EmbeddedStore::open(dir.path()).expect("open");
+            store
+                .create(&groups, draft("Kept".into(), 0))
+                .await
+                .expect("create")
+        };
+        let store: Arc<dyn RecordStore> = Arc::new(EmbeddedStore::open(dir.path()).expect("reopen"));
+        assert_eq!(
+            store.find_by_reference(&groups, "Kept").await.expect("find"),
+            Some(created.clone())
+        );
+        let next = store
+            .create(&groups, draft("Next".into(), 1))
+            .await
+            .expect("create");
+        assert!(next.id > created.id, "the id sequence survives a restart");
+        assert!(
+            store.create(&groups, draft("Kept".into(), 2)).await.is_err(),
+            "uniqueness survives too"
+        );
+    }
+}
