@@ -149,7 +149,9 @@ impl<'a> Groups<'a> {
         match error {
             StoreError::NotUnique => ApiError::NotUnique("reference".into()),
             StoreError::NotFound => ApiError::not_found(Resource::CustomerGroup, target),
-            StoreError::Backend(detail) => {
+            StoreError::InUse => ApiError::DeleteFailed(Resource::CustomerGroup),
+            error @ (StoreError::Backend(_) | StoreError::MissingLink(_)) => {
+                let detail = error.to_string();
                 tracing::error!(%detail, org = self.org.as_str(), "customer group storage failed");
                 ApiError::ServerError
             }
@@ -203,6 +205,7 @@ impl<'a> Groups<'a> {
             reference: reference.to_owned(),
             fields: input.fields(),
             now: Timestamp::now(),
+            links: Vec::new(),
         };
         let record = self
             .store
@@ -226,6 +229,7 @@ impl<'a> Groups<'a> {
             fields: input.fields(),
             reference: input.reference,
             now: Timestamp::now(),
+            links: None,
         };
         let record = self
             .store
@@ -256,6 +260,7 @@ impl<'a> Groups<'a> {
                     fields: input.fields(),
                     reference: None,
                     now: Timestamp::now(),
+                    links: None,
                 };
                 match self.store.update(&self.scope, existing.id, patch).await {
                     Ok(record) => return Ok((Group::from_record(self.org, record), false)),
@@ -267,6 +272,7 @@ impl<'a> Groups<'a> {
                 reference: reference.to_owned(),
                 fields: input.fields(),
                 now: Timestamp::now(),
+                links: Vec::new(),
             };
             match self.store.create(&self.scope, draft).await {
                 Ok(record) => return Ok((Group::from_record(self.org, record), true)),

@@ -429,6 +429,8 @@ mod tests {
             date_created: created.parse().expect("timestamp"),
             last_updated: created.parse().expect("timestamp"),
             fields,
+            links: Vec::new(),
+            dependents: 0,
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use customer_api::groups::LIST_SPEC;
 use customer_api::list::ListQuery;
-use customer_api::store::{Draft, Kind, Organization, Patch, Record, RecordStore, Scope, StoreError};
+use customer_api::store::{Draft, Kind, Link, Organization, Patch, Record, RecordStore, Scope, StoreError};
 use customer_api::time::Timestamp;
 use serde_json::{Map, Value, json};
 
@@ -26,6 +26,7 @@ fn draft(reference: &str, name: &str, now: &str) -> Draft {
         reference: reference.to_owned(),
         fields: fields(&[("name", json!(name))]),
         now: at(now),
+        links: Vec::new(),
     }
 }
 
@@ -139,6 +140,7 @@ fn rename(reference: Option<&str>) -> Patch {
         reference: reference.map(str::to_owned),
         fields: Map::new(),
         now: at("2021-01-01T00:00:00Z"),
+        links: None,
     }
 }
 
@@ -152,6 +154,7 @@ pub async fn partial_update_touches_only_named_fields(store: Arc<dyn RecordStore
         reference: None,
         fields: fields(&[("name", json!("New"))]),
         now: at("2020-06-01T00:00:00Z"),
+        links: None,
     };
     let updated = store.update(&groups, created.id, patch).await.expect("update");
     assert_eq!(updated.field("name"), &json!("New"));
@@ -162,6 +165,7 @@ pub async fn partial_update_touches_only_named_fields(store: Arc<dyn RecordStore
         reference: Some("Ref".into()),
         fields: fields(&[("description", Value::Null)]),
         now: at("2020-07-01T00:00:00Z"),
+        links: None,
     };
     let updated = store
         .update(&groups, created.id, cleared)
@@ -310,6 +314,7 @@ pub async fn concurrent_updates_of_different_fields(store: Arc<dyn RecordStore>)
                     reference: None,
                     fields: fields(&[(&format!("field{i}"), json!(i))]),
                     now: at("2020-02-01T00:00:00Z"),
+                    links: None,
                 };
                 store.update(&groups, record.id, patch).await
             })
@@ -353,6 +358,7 @@ async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
         reference: None,
         fields: fields(&[("description", json!("touched"))]),
         now: at("2017-01-01T00:00:00Z"),
+        links: None,
     };
     let third = records[2].id;
     records[2] = store.update(groups, third, touched).await.expect("touch");
@@ -458,6 +464,203 @@ pub async fn paging_visits_each_record_once(store: Arc<dyn RecordStore>) {
             seen.len() as u64,
             expected_total,
             "records were missed for `{base}`"
+        );
+    }
+}
+
+fn group_link(id: u64) -> Link {
+    Link {
+        kind: Kind::Group,
+        id,
+    }
+}
+
+/// A linked record counts its dependents, cannot be deleted while used, and is released when the
+/// user is relinked or deleted.
+pub async fn links_count_dependents_and_block_deletes(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let customers = scope("org-a", Kind::Customer);
+    let g1 = store
+        .create(&groups, draft("G1", "g", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("group");
+    let g2 = store
+        .create(&groups, draft("G2", "g", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("group");
+    let mut d = draft("C1", "c", "2020-01-01T00:00:00Z");
+    d.links = vec![group_link(g1.id), group_link(g1.id)];
+    let c1 = store.create(&customers, d).await.expect("customer");
+    assert_eq!(c1.links, vec![group_link(g1.id)], "links are de-duplicated");
+    let mut child = draft("C2", "child", "2020-01-01T00:00:00Z");
+    child.links = vec![
+        Link {
+            kind: Kind::Customer,
+            id: c1.id,
+        },
+        group_link(g1.id),
+    ];
+    let c2 = store.create(&customers, child).await.expect("sub-customer");
+
+    let dependents =
+        |records: Vec<Record>, id: u64| records.iter().find(|r| r.id == id).map(|r| r.dependents);
+    let read = store
+        .get_many(&groups, &[g1.id, g2.id, 999])
+        .await
+        .expect("get_many");
+    assert_eq!(read.len(), 2);
+    assert_eq!(dependents(read.clone(), g1.id), Some(2));
+    assert_eq!(dependents(read, g2.id), Some(0));
+    assert_eq!(store.delete(&groups, g1.id).await, Err(StoreError::InUse));
+    assert_eq!(
+        store.delete(&customers, c1.id).await,
+        Err(StoreError::InUse),
+        "a parent with children"
+    );
+    assert!(
+        store.get(&groups, g1.id).await.expect("get").is_some(),
+        "a refused delete deletes nothing"
+    );
+
+    let relink = Patch {
+        reference: None,
+        fields: Map::new(),
+        now: at("2020-02-01T00:00:00Z"),
+        links: Some(vec![group_link(g2.id)]),
+    };
+    let moved = store.update(&customers, c1.id, relink).await.expect("relink");
+    assert_eq!(moved.links, vec![group_link(g2.id)]);
+    assert_eq!(
+        store
+            .get(&groups, g1.id)
+            .await
+            .expect("get")
+            .map(|g| g.dependents),
+        Some(1)
+    );
+    store.delete(&customers, c2.id).await.expect("delete child");
+    store.delete(&groups, g1.id).await.expect("g1 is free now");
+    store
+        .delete(&customers, c1.id)
+        .await
+        .expect("c1 has no children now");
+    assert_eq!(
+        store
+            .get(&groups, g2.id)
+            .await
+            .expect("get")
+            .map(|g| g.dependents),
+        Some(0)
+    );
+    store.delete(&groups, g2.id).await.expect("g2 is free now");
+}
+
+/// A link to a missing record (or another organization's) is refused and leaves nothing behind.
+pub async fn link_to_a_missing_record_is_refused_without_trace(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let customers = scope("org-a", Kind::Customer);
+    let elsewhere = store
+        .create(
+            &scope("org-b", Kind::Group),
+            draft("G", "other org", "2020-01-01T00:00:00Z"),
+        )
+        .await
+        .expect("group in org-b");
+    let mut d = draft("C1", "c", "2020-01-01T00:00:00Z");
+    d.links = vec![group_link(elsewhere.id + 50)];
+    assert_eq!(
+        store.create(&customers, d.clone()).await,
+        Err(StoreError::MissingLink(group_link(elsewhere.id + 50)))
+    );
+    d.links = vec![group_link(elsewhere.id)];
+    if store.get(&groups, elsewhere.id).await.expect("get").is_none() {
+        assert_eq!(
+            store.create(&customers, d).await,
+            Err(StoreError::MissingLink(group_link(elsewhere.id)))
+        );
+    }
+    assert_eq!(store.list(&customers, &query("")).await.expect("list").total, 0);
+    assert_eq!(
+        store.find_by_reference(&customers, "C1").await.expect("find"),
+        None,
+        "reference not taken"
+    );
+
+    let kept = store
+        .create(&customers, draft("C1", "c", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("create");
+    let bad = Patch {
+        reference: Some("C1-renamed".into()),
+        fields: fields(&[("name", json!("changed"))]),
+        now: at("2020-03-01T00:00:00Z"),
+        links: Some(vec![group_link(4242)]),
+    };
+    assert_eq!(
+        store.update(&customers, kept.id, bad).await,
+        Err(StoreError::MissingLink(group_link(4242)))
+    );
+    assert_eq!(
+        store.get(&customers, kept.id).await.expect("get"),
+        Some(kept),
+        "a refused update changes nothing"
+    );
+    assert_eq!(
+        store
+            .find_by_reference(&customers, "C1-renamed")
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+/// Concurrent relinks of one record keep every dependents count exact.
+pub async fn concurrent_relinks_keep_counts_exact(store: Arc<dyn RecordStore>) {
+    let groups = scope("org-a", Kind::Group);
+    let customers = scope("org-a", Kind::Customer);
+    let g1 = store
+        .create(&groups, draft("G1", "g", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("group");
+    let g2 = store
+        .create(&groups, draft("G2", "g", "2020-01-01T00:00:00Z"))
+        .await
+        .expect("group");
+    let mut d = draft("C", "c", "2020-01-01T00:00:00Z");
+    d.links = vec![group_link(g1.id)];
+    let customer = store.create(&customers, d).await.expect("customer");
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let customers = customers.clone();
+            let target = if i % 2 == 0 { g2.id } else { g1.id };
+            tokio::spawn(async move {
+                let patch = Patch {
+                    reference: None,
+                    fields: fields(&[("name", json!(format!("n{i}")))]),
+                    now: at("2020-02-01T00:00:00Z"),
+                    links: Some(vec![group_link(target)]),
+                };
+                store.update(&customers, customer.id, patch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("relink");
+    }
+    let linked = store
+        .get(&customers, customer.id)
+        .await
+        .expect("get")
+        .expect("exists")
+        .links;
+    let counts = store.get_many(&groups, &[g1.id, g2.id]).await.expect("groups");
+    for group in counts {
+        let expected = u64::from(linked.contains(&group_link(group.id)));
+        assert_eq!(
+            group.dependents, expected,
+            "group {} counts {} dependents",
+            group.id, group.dependents
         );
     }
 }

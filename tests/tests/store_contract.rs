@@ -38,6 +38,9 @@ both_adapters!(
     concurrent_updates_of_different_fields,
     list_matches_the_in_memory_oracle,
     paging_visits_each_record_once,
+    links_count_dependents_and_block_deletes,
+    link_to_a_missing_record_is_refused_without_trace,
+    concurrent_relinks_keep_counts_exact,
 );
 
 /// Behaviour particular to one adapter: id blocks and read costs on DynamoDB, persistence of
@@ -64,6 +67,7 @@ mod adapter_specific {
             reference,
             fields,
             now: Timestamp::from_unix_seconds(1_500_000_000 + second).expect("time"),
+            links: Vec::new(),
         }
     }
 

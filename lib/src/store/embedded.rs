@@ -8,7 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{Draft, ListPage, Patch, Record, RecordStore, Scope, StoreError};
+use super::{
+    Draft, Link, ListPage, Patch, Record, RecordStore, Scope, StoreError, link_changes, normalize_links,
+};
 use crate::list::ListQuery;
 
 /// `(scope key, id)` → the record as JSON.
@@ -85,10 +87,35 @@ fn load(txn: &WriteTransaction, scope: &str, id: u64) -> Result<Option<Record>, 
     found.map(|bytes| decode(bytes.value())).transpose()
 }
 
+fn save(txn: &WriteTransaction, scope: &str, record: &Record) -> Result<(), StoreError> {
+    let mut records = txn.open_table(RECORDS).map_err(backend)?;
+    records
+        .insert((scope, record.id), encode(record)?.as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Adds `delta` to the dependents of each linked record; a missing one fails the transaction.
+fn count_dependents(
+    txn: &WriteTransaction,
+    scope: &Scope,
+    links: &[Link],
+    delta: i64,
+) -> Result<(), StoreError> {
+    for link in links {
+        let key = scope.with_kind(link.kind).key();
+        let mut used = load(txn, &key, link.id)?.ok_or(StoreError::MissingLink(*link))?;
+        used.dependents = used.dependents.saturating_add_signed(delta);
+        save(txn, &key, &used)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl RecordStore for EmbeddedStore {
     async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError> {
         let key = scope.key();
+        let scope = scope.clone();
         self.write(move |txn| {
             let mut references = txn.open_table(REFERENCES).map_err(backend)?;
             if references
@@ -114,11 +141,11 @@ impl RecordStore for EmbeddedStore {
                 date_created: draft.now,
                 last_updated: draft.now,
                 fields: draft.fields,
+                links: normalize_links(draft.links),
+                dependents: 0,
             };
-            let mut records = txn.open_table(RECORDS).map_err(backend)?;
-            records
-                .insert((key.as_str(), id), encode(&record)?.as_slice())
-                .map_err(backend)?;
+            count_dependents(txn, &scope, &record.links, 1)?;
+            save(txn, &key, &record)?;
             Ok(record)
         })
         .await
@@ -130,6 +157,22 @@ impl RecordStore for EmbeddedStore {
             let records = txn.open_table(RECORDS).map_err(backend)?;
             let found = records.get((key.as_str(), id)).map_err(backend)?;
             found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn get_many(&self, scope: &Scope, ids: &[u64]) -> Result<Vec<Record>, StoreError> {
+        let key = scope.key();
+        let ids = ids.to_vec();
+        self.read(move |txn| {
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let mut found = Vec::new();
+            for id in ids {
+                if let Some(bytes) = records.get((key.as_str(), id)).map_err(backend)? {
+                    found.push(decode(bytes.value())?);
+                }
+            }
+            Ok(found)
         })
         .await
     }
@@ -154,6 +197,7 @@ impl RecordStore for EmbeddedStore {
 
     async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError> {
         let key = scope.key();
+        let scope = scope.clone();
         self.write(move |txn| {
             let mut record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
             if let Some(reference) = patch.reference.filter(|r| *r != record.reference) {
@@ -173,12 +217,15 @@ impl RecordStore for EmbeddedStore {
                     .map_err(backend)?;
                 record.reference = reference;
             }
+            if let Some(links) = patch.links.map(normalize_links) {
+                let (removed, added) = link_changes(&record.links, &links);
+                count_dependents(txn, &scope, &removed, -1)?;
+                count_dependents(txn, &scope, &added, 1)?;
+                record.links = links;
+            }
             record.fields.extend(patch.fields);
             record.last_updated = patch.now;
-            let mut records = txn.open_table(RECORDS).map_err(backend)?;
-            records
-                .insert((key.as_str(), id), encode(&record)?.as_slice())
-                .map_err(backend)?;
+            save(txn, &key, &record)?;
             Ok(record)
         })
         .await
@@ -186,8 +233,13 @@ impl RecordStore for EmbeddedStore {
 
     async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError> {
         let key = scope.key();
+        let scope = scope.clone();
         self.write(move |txn| {
             let record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
+            if record.dependents > 0 {
+                return Err(StoreError::InUse);
+            }
+            count_dependents(txn, &scope, &record.links, -1)?;
             let mut references = txn.open_table(REFERENCES).map_err(backend)?;
             references
                 .remove((key.as_str(), record.reference.as_str()))

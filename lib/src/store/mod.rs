@@ -22,7 +22,7 @@ pub use dynamo::DynamoStore;
 pub use embedded::EmbeddedStore;
 
 /// What kind of resource a record is; each kind has its own ids and references.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// Customer groups (customer categories).
     Group,
@@ -37,6 +37,59 @@ impl Kind {
             Kind::Group => "group",
             Kind::Customer => "customer",
         }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "group" => Some(Kind::Group),
+            "customer" => Some(Kind::Customer),
+            _ => None,
+        }
+    }
+}
+
+/// A use of another record of the same organization (a customer's group, its parent).
+///
+/// The used record counts its dependents; a record with dependents cannot be deleted, and a link
+/// to a record that does not exist cannot be written. Both hold atomically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link {
+    /// Kind of the used record.
+    pub kind: Kind,
+    /// Its id.
+    pub id: u64,
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.kind.as_str(), self.id)
+    }
+}
+
+impl std::str::FromStr for Link {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || StoreError::Backend(format!("bad link {text}"));
+        let (kind, id) = text.split_once('#').ok_or_else(bad)?;
+        Ok(Link {
+            kind: Kind::parse(kind).ok_or_else(bad)?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl Serialize for Link {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -69,6 +122,14 @@ impl Scope {
     /// `"<org>#<kind>"`: the prefix of every storage key of this scope.
     pub fn key(&self) -> String {
         format!("{}#{}", self.org, self.kind.as_str())
+    }
+
+    /// The scope of the same organization's records of `kind`.
+    pub fn with_kind(&self, kind: Kind) -> Scope {
+        Scope {
+            org: self.org.clone(),
+            kind,
+        }
     }
 }
 
@@ -107,6 +168,12 @@ pub struct Record {
     pub last_updated: Timestamp,
     /// The resource's own fields (`name`, `description`, ...); `null` means no value.
     pub fields: Map<String, Value>,
+    /// The records this one uses, sorted.
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// How many records use this one.
+    #[serde(default)]
+    pub dependents: u64,
 }
 
 impl Record {
@@ -148,6 +215,20 @@ pub fn created_key(date_created: Timestamp, id: u64) -> String {
     format!("{date_created}#{id:020}")
 }
 
+/// Sorted, de-duplicated links.
+pub fn normalize_links(mut links: Vec<Link>) -> Vec<Link> {
+    links.sort();
+    links.dedup();
+    links
+}
+
+/// Links in `from` but not in `to`, and in `to` but not in `from`.
+pub(crate) fn link_changes(from: &[Link], to: &[Link]) -> (Vec<Link>, Vec<Link>) {
+    let removed = from.iter().filter(|l| !to.contains(l)).copied().collect();
+    let added = to.iter().filter(|l| !from.contains(l)).copied().collect();
+    (removed, added)
+}
+
 /// A record to create: the store assigns the id.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -157,6 +238,8 @@ pub struct Draft {
     pub fields: Map<String, Value>,
     /// Creation time (also the first `lastUpdated`).
     pub now: Timestamp,
+    /// Records the new record uses; each must exist.
+    pub links: Vec<Link>,
 }
 
 /// A partial update: only what is named here is written.
@@ -168,6 +251,8 @@ pub struct Patch {
     pub fields: Map<String, Value>,
     /// The new `lastUpdated`.
     pub now: Timestamp,
+    /// The records the record uses from now on, or `None` to keep them.
+    pub links: Option<Vec<Link>>,
 }
 
 /// One page of a list query.
@@ -190,6 +275,12 @@ pub enum StoreError {
     /// No record with that id in the scope.
     #[error("record not found")]
     NotFound,
+    /// A linked record does not exist in the organization.
+    #[error("linked record {0} not found")]
+    MissingLink(Link),
+    /// Other records still use this one.
+    #[error("record is in use")]
+    InUse,
     /// The backend failed; the text is for logs only.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -204,13 +295,16 @@ pub trait RecordStore: Send + Sync {
     /// The record with this id, if any (strongly consistent).
     async fn get(&self, scope: &Scope, id: u64) -> Result<Option<Record>, StoreError>;
 
+    /// The records with these ids that exist, in no particular order (strongly consistent).
+    async fn get_many(&self, scope: &Scope, ids: &[u64]) -> Result<Vec<Record>, StoreError>;
+
     /// The record with this exact reference, if any (strongly consistent).
     async fn find_by_reference(&self, scope: &Scope, reference: &str) -> Result<Option<Record>, StoreError>;
 
     /// Applies a partial update and returns the record as stored.
     async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError>;
 
-    /// Deletes the record and frees its reference.
+    /// Deletes the record and frees its reference; `InUse` while other records use it.
     async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError>;
 
     /// One page of the records matching `query`, in its order.

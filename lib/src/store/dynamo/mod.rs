@@ -21,11 +21,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Select, TransactWriteItem, Update,
+};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::{Draft, ListPage, Patch, Record, RecordStore, Scope, StoreError, reference_key};
+use super::{
+    Draft, Link, ListPage, Patch, Record, RecordStore, Scope, StoreError, link_changes, normalize_links,
+    reference_key,
+};
 use crate::list::{ListQuery, Order};
 
 mod table;
@@ -38,7 +43,7 @@ const COUNTER_SK: &str = "counter";
 const BY_DATE_CREATED: &str = "byDateCreated";
 const BY_REFERENCE: &str = "byReference";
 /// Attributes the store manages; a resource field may not use these names.
-const SYSTEM_ATTRIBUTES: [&str; 9] = [
+const SYSTEM_ATTRIBUTES: [&str; 11] = [
     "pk",
     "sk",
     "scope",
@@ -48,6 +53,8 @@ const SYSTEM_ATTRIBUTES: [&str; 9] = [
     "reference",
     "dateCreated",
     "lastUpdated",
+    "links",
+    "dependents",
 ];
 /// How often a write that lost a race (transaction conflict, concurrent rename) is retried.
 const ATTEMPTS: u32 = 6;
@@ -92,16 +99,34 @@ fn counter_pk(scope: &Scope, name: &str) -> String {
     format!("{}#{name}", scope.key())
 }
 
+/// What one action of a transaction is for, to tell which condition failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The record itself.
+    Record,
+    /// Taking a reference (its guard must not exist).
+    NewGuard,
+    /// Releasing a reference.
+    OldGuard,
+    /// The scope's record count.
+    Count,
+    /// Counting a new dependent on a linked record (which must exist).
+    Link(Link),
+    /// Releasing a linked record.
+    Unlink,
+}
+
 /// What a cancelled transaction says about each of its actions.
 enum Outcome {
     Done,
-    /// The action at this index failed its condition.
-    ConditionFailed(usize),
+    /// The action with this role failed its condition.
+    ConditionFailed(Role),
     /// Another transaction touched the same items: worth retrying.
     Conflict,
 }
 
 fn transaction_outcome(
+    roles: &[Role],
     result: Result<(), SdkError<TransactWriteItemsError, impl std::fmt::Debug>>,
 ) -> Result<Outcome, StoreError> {
     let Err(error) = result else {
@@ -114,7 +139,8 @@ fn transaction_outcome(
                 .iter()
                 .position(|r| r.code() == Some("ConditionalCheckFailed"))
             {
-                return Ok(Outcome::ConditionFailed(at));
+                let role = roles.get(at).copied().unwrap_or(Role::Record);
+                return Ok(Outcome::ConditionFailed(role));
             }
             if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                 return Ok(Outcome::Conflict);
@@ -144,6 +170,7 @@ fn record_item(scope: &Scope, record: &Record) -> Result<HashMap<String, Attribu
     item.insert("reference".into(), s(&record.reference));
     item.insert("dateCreated".into(), s(record.date_created.to_string()));
     item.insert("lastUpdated".into(), s(record.last_updated.to_string()));
+    item.insert("links".into(), links_attribute(&record.links));
     for (name, value) in &record.fields {
         debug_assert!(
             !SYSTEM_ATTRIBUTES.contains(&name.as_str()),
@@ -152,6 +179,10 @@ fn record_item(scope: &Scope, record: &Record) -> Result<HashMap<String, Attribu
         item.insert(name.clone(), to_attribute(value)?);
     }
     Ok(item)
+}
+
+fn links_attribute(links: &[Link]) -> AttributeValue {
+    AttributeValue::L(links.iter().map(|l| s(l.to_string())).collect())
 }
 
 fn parse_record(mut item: HashMap<String, AttributeValue>) -> Result<Record, StoreError> {
@@ -171,6 +202,17 @@ fn parse_record(mut item: HashMap<String, AttributeValue>) -> Result<Record, Sto
     let last_updated = text(&mut item, "lastUpdated")?
         .parse()
         .map_err(|_| corrupt("lastUpdated"))?;
+    let links = match item.remove("links") {
+        Some(AttributeValue::L(links)) => links
+            .iter()
+            .map(|l| l.as_s().map_err(|_| corrupt("links")).and_then(|l| l.parse()))
+            .collect::<Result<Vec<Link>, _>>()?,
+        _ => Vec::new(),
+    };
+    let dependents = match item.remove("dependents") {
+        Some(AttributeValue::N(count)) => count.parse::<i64>().unwrap_or(0).max(0) as u64,
+        _ => 0,
+    };
     let mut fields = Map::new();
     for (name, value) in item {
         if !SYSTEM_ATTRIBUTES.contains(&name.as_str()) {
@@ -185,6 +227,8 @@ fn parse_record(mut item: HashMap<String, AttributeValue>) -> Result<Record, Sto
         date_created,
         last_updated,
         fields,
+        links,
+        dependents,
     })
 }
 
@@ -317,7 +361,7 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Backend("empty id block".into()))
     }
 
-    fn count_update(&self, scope: &Scope, delta: i64) -> Result<TransactWriteItem, StoreError> {
+    fn count_update(&self, scope: &Scope, delta: i64) -> Result<(Role, TransactWriteItem), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(counter_pk(scope, "count"), COUNTER_SK)))
@@ -326,10 +370,15 @@ impl DynamoStore {
             .expression_attribute_values(":delta", n(delta))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        Ok((Role::Count, TransactWriteItem::builder().update(update).build()))
     }
 
-    fn guard_put(&self, scope: &Scope, reference: &str, id: u64) -> Result<TransactWriteItem, StoreError> {
+    fn guard_put(
+        &self,
+        scope: &Scope,
+        reference: &str,
+        id: u64,
+    ) -> Result<(Role, TransactWriteItem), StoreError> {
         let mut item = key(guard_pk(scope, reference), GUARD_SK);
         item.insert("id".into(), n(id));
         let put = Put::builder()
@@ -338,10 +387,15 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        Ok((Role::NewGuard, TransactWriteItem::builder().put(put).build()))
     }
 
-    fn guard_delete(&self, scope: &Scope, reference: &str, id: u64) -> Result<TransactWriteItem, StoreError> {
+    fn guard_delete(
+        &self,
+        scope: &Scope,
+        reference: &str,
+        id: u64,
+    ) -> Result<(Role, TransactWriteItem), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(guard_pk(scope, reference), GUARD_SK)))
@@ -350,10 +404,46 @@ impl DynamoStore {
             .expression_attribute_values(":id", n(id))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+        Ok((
+            Role::OldGuard,
+            TransactWriteItem::builder().delete(delete).build(),
+        ))
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, StoreError> {
+    /// `ADD dependents :delta` on each linked record, which must exist.
+    fn link_updates(
+        &self,
+        scope: &Scope,
+        links: &[Link],
+        delta: i64,
+    ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
+        links
+            .iter()
+            .map(|link| {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        record_pk(&scope.with_kind(link.kind), link.id),
+                        RECORD_SK,
+                    )))
+                    .update_expression("ADD #d :delta")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#d", "dependents")
+                    .expression_attribute_values(":delta", n(delta))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                let role = if delta > 0 {
+                    Role::Link(*link)
+                } else {
+                    Role::Unlink
+                };
+                Ok((role, TransactWriteItem::builder().update(update).build()))
+            })
+            .collect()
+    }
+
+    async fn transact(&self, actions: Vec<(Role, TransactWriteItem)>) -> Result<Outcome, StoreError> {
+        let (roles, items): (Vec<Role>, Vec<TransactWriteItem>) = actions.into_iter().unzip();
         let result = self
             .client
             .transact_write_items()
@@ -361,7 +451,7 @@ impl DynamoStore {
             .send()
             .await
             .map(|_| ());
-        transaction_outcome(result)
+        transaction_outcome(&roles, result)
     }
 
     fn query(&self, scope: &Scope, range: &IndexRange, order: Order) -> QueryFluentBuilder {
@@ -549,6 +639,7 @@ impl DynamoStore {
 #[async_trait]
 impl RecordStore for DynamoStore {
     async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError> {
+        let links = normalize_links(draft.links);
         for attempt in 0..ATTEMPTS {
             let record = Record {
                 id: self.next_id(scope).await?,
@@ -556,6 +647,8 @@ impl RecordStore for DynamoStore {
                 date_created: draft.now,
                 last_updated: draft.now,
                 fields: draft.fields.clone(),
+                links: links.clone(),
+                dependents: 0,
             };
             let put = Put::builder()
                 .table_name(&self.table)
@@ -563,14 +656,16 @@ impl RecordStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let items = vec![
-                TransactWriteItem::builder().put(put).build(),
+            let mut actions = vec![
+                (Role::Record, TransactWriteItem::builder().put(put).build()),
                 self.guard_put(scope, &record.reference, record.id)?,
                 self.count_update(scope, 1)?,
             ];
-            match self.transact(items).await? {
+            actions.extend(self.link_updates(scope, &links, 1)?);
+            match self.transact(actions).await? {
                 Outcome::Done => return Ok(record),
-                Outcome::ConditionFailed(1) => return Err(StoreError::NotUnique),
+                Outcome::ConditionFailed(Role::NewGuard) => return Err(StoreError::NotUnique),
+                Outcome::ConditionFailed(Role::Link(link)) => return Err(StoreError::MissingLink(link)),
                 Outcome::ConditionFailed(_) => {
                     return Err(StoreError::Backend(format!("id {} is already taken", record.id)));
                 }
@@ -612,6 +707,54 @@ impl RecordStore for DynamoStore {
         self.get(scope, id).await
     }
 
+    async fn get_many(&self, scope: &Scope, ids: &[u64]) -> Result<Vec<Record>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| key(record_pk(scope, *id), RECORD_SK))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            );
+            for attempt in 0..ATTEMPTS * 2 {
+                let Some(keys) = request.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    found.push(parse_record(item)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if request.is_some() {
+                    backoff(attempt).await;
+                }
+            }
+            if request.is_some() {
+                return Err(StoreError::Backend("batch read kept being throttled".into()));
+            }
+        }
+        Ok(found)
+    }
+
     async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError> {
         let mut names = HashMap::from([("#lu".to_owned(), "lastUpdated".to_owned())]);
         let mut values = HashMap::from([(":lu".to_owned(), s(patch.now.to_string()))]);
@@ -625,18 +768,26 @@ impl RecordStore for DynamoStore {
             values.insert(format!(":f{i}"), to_attribute(value)?);
             sets.push(format!("#f{i} = :f{i}"));
         }
+        let new_links = patch.links.map(normalize_links);
 
         for attempt in 0..ATTEMPTS {
-            let current = match &patch.reference {
-                Some(_) => Some(self.get(scope, id).await?.ok_or(StoreError::NotFound)?),
-                None => None,
+            let current = if patch.reference.is_some() || new_links.is_some() {
+                Some(self.get(scope, id).await?.ok_or(StoreError::NotFound)?)
+            } else {
+                None
             };
             let rename = current
                 .as_ref()
                 .zip(patch.reference.as_ref())
-                .filter(|(current, new)| current.reference != **new);
+                .filter(|(current, new)| current.reference != **new)
+                .map(|(current, new)| (current.reference.clone(), new.clone()));
+            let relink = current
+                .as_ref()
+                .zip(new_links.as_ref())
+                .filter(|(current, links)| current.links != **links)
+                .map(|(current, links)| (current.links.clone(), links.clone()));
 
-            let Some((current, new_reference)) = rename else {
+            let Some(current) = current.filter(|_| rename.is_some() || relink.is_some()) else {
                 let out = self
                     .client
                     .update_item()
@@ -662,30 +813,49 @@ impl RecordStore for DynamoStore {
                 };
             };
 
+            // The record's reference and links as read are the condition: a concurrent rename or
+            // relink makes this transaction fail and the loop starts again from a fresh read.
             let mut names = names.clone();
             let mut values = values.clone();
+            let mut sets = sets.clone();
             names.insert("#ref".into(), "reference".into());
-            names.insert("#refKey".into(), "referenceKey".into());
-            values.insert(":ref".into(), s(new_reference));
-            values.insert(":refKey".into(), s(reference_key(new_reference, id)));
+            names.insert("#links".into(), "links".into());
             values.insert(":old".into(), s(&current.reference));
+            values.insert(":oldLinks".into(), links_attribute(&current.links));
+            let mut guards = Vec::new();
+            if let Some((old, new)) = &rename {
+                names.insert("#refKey".into(), "referenceKey".into());
+                values.insert(":ref".into(), s(new));
+                values.insert(":refKey".into(), s(reference_key(new, id)));
+                sets.push("#ref = :ref".into());
+                sets.push("#refKey = :refKey".into());
+                guards.push(self.guard_delete(scope, old, id)?);
+                guards.push(self.guard_put(scope, new, id)?);
+            }
+            let mut link_actions = Vec::new();
+            if let Some((old, new)) = &relink {
+                values.insert(":links".into(), links_attribute(new));
+                sets.push("#links = :links".into());
+                let (removed, added) = link_changes(old, new);
+                link_actions.extend(self.link_updates(scope, &removed, -1)?);
+                link_actions.extend(self.link_updates(scope, &added, 1)?);
+            }
             let update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
-                .update_expression(format!("SET {}, #ref = :ref, #refKey = :refKey", sets.join(", ")))
-                .condition_expression("attribute_exists(pk) AND #ref = :old")
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression("attribute_exists(pk) AND #ref = :old AND #links = :oldLinks")
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let items = vec![
-                TransactWriteItem::builder().update(update).build(),
-                self.guard_delete(scope, &current.reference, id)?,
-                self.guard_put(scope, new_reference, id)?,
-            ];
-            match self.transact(items).await? {
+            let mut actions = vec![(Role::Record, TransactWriteItem::builder().update(update).build())];
+            actions.extend(guards);
+            actions.extend(link_actions);
+            match self.transact(actions).await? {
                 Outcome::Done => return self.get(scope, id).await?.ok_or(StoreError::NotFound),
-                Outcome::ConditionFailed(2) => return Err(StoreError::NotUnique),
+                Outcome::ConditionFailed(Role::NewGuard) => return Err(StoreError::NotUnique),
+                Outcome::ConditionFailed(Role::Link(link)) => return Err(StoreError::MissingLink(link)),
                 Outcome::ConditionFailed(_) | Outcome::Conflict => backoff(attempt).await,
             }
         }
@@ -695,20 +865,28 @@ impl RecordStore for DynamoStore {
     async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError> {
         for attempt in 0..ATTEMPTS {
             let current = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+            if current.dependents > 0 {
+                return Err(StoreError::InUse);
+            }
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
-                .condition_expression("attribute_exists(pk) AND #ref = :ref")
+                .condition_expression(
+                    "attribute_exists(pk) AND #ref = :ref AND (attribute_not_exists(#d) OR #d = :zero)",
+                )
                 .expression_attribute_names("#ref", "reference")
+                .expression_attribute_names("#d", "dependents")
                 .expression_attribute_values(":ref", s(&current.reference))
+                .expression_attribute_values(":zero", n(0))
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let items = vec![
-                TransactWriteItem::builder().delete(delete).build(),
+            let mut actions = vec![
+                (Role::Record, TransactWriteItem::builder().delete(delete).build()),
                 self.guard_delete(scope, &current.reference, id)?,
                 self.count_update(scope, -1)?,
             ];
-            match self.transact(items).await? {
+            actions.extend(self.link_updates(scope, &current.links, -1)?);
+            match self.transact(actions).await? {
                 Outcome::Done => return Ok(()),
                 Outcome::ConditionFailed(_) | Outcome::Conflict => backoff(attempt).await,
             }
