@@ -3,13 +3,16 @@
 //! that each Lambda function (and `local-api`) runs.
 
 pub mod aws;
+pub mod customers;
 pub mod error;
+pub mod form;
 pub mod gateway;
 pub mod groups;
 pub mod http;
 pub mod input;
 pub mod lambda;
 pub mod list;
+pub mod reference_data;
 pub mod routes;
 pub mod settings;
 pub mod store;

@@ -154,6 +154,16 @@ pub struct BoolFilter {
     pub value: bool,
 }
 
+/// A filter keeping records whose numeric field is one of a set of ids (a wildcard on a linked
+/// record's field, resolved to the ids of the matching linked records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdSetFilter {
+    /// Field holding the linked id.
+    pub field: &'static str,
+    /// Accepted ids.
+    pub ids: Vec<u64>,
+}
+
 /// A parsed list query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
@@ -173,6 +183,8 @@ pub struct ListQuery {
     pub text: Vec<TextFilter>,
     /// Boolean filters.
     pub flags: Vec<BoolFilter>,
+    /// Id-set filters.
+    pub id_sets: Vec<IdSetFilter>,
     /// The filter parameters as given, to reproduce the query in paging links.
     echo: Vec<(String, String)>,
 }
@@ -219,6 +231,7 @@ impl ListQuery {
             last_updated: DateRange::default(),
             text: Vec::new(),
             flags: Vec::new(),
+            id_sets: Vec::new(),
             echo: Vec::new(),
         };
         for (name, value) in &params {
@@ -284,6 +297,31 @@ impl ListQuery {
         Ok(())
     }
 
+    /// Every record matching these wildcard filters, in id order, unpaged.
+    pub fn matching_all(text: Vec<TextFilter>) -> Self {
+        ListQuery {
+            offset: 0,
+            max: u64::MAX,
+            sort: "id",
+            order: Order::Asc,
+            date_created: DateRange::default(),
+            last_updated: DateRange::default(),
+            echo: text
+                .iter()
+                .map(|f| (f.field.to_owned(), f.pattern.raw.clone()))
+                .collect(),
+            text,
+            flags: Vec::new(),
+            id_sets: Vec::new(),
+        }
+    }
+
+    /// Removes the wildcard filter on `field` and returns it (to be resolved by the caller).
+    pub fn take_text_filter(&mut self, field: &str) -> Option<TextFilter> {
+        let at = self.text.iter().position(|f| f.field == field)?;
+        Some(self.text.remove(at))
+    }
+
     /// The wildcard filter on `field`, if any.
     pub fn text_filter(&self, field: &str) -> Option<&Pattern> {
         self.text.iter().find(|f| f.field == field).map(|f| &f.pattern)
@@ -310,6 +348,12 @@ impl ListQuery {
                 .flags
                 .iter()
                 .all(|f| record.field(f.field).as_bool() == Some(f.value))
+            && self.id_sets.iter().all(|f| {
+                record
+                    .field(f.field)
+                    .as_u64()
+                    .is_some_and(|id| f.ids.contains(&id))
+            })
     }
 
     /// The query's total order on records (ties broken by id, so no two records compare equal).

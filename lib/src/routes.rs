@@ -21,17 +21,35 @@ pub enum Operation {
     UpsertGroup,
     /// `DELETE /customerGroups/{id}`, by reference too.
     DeleteGroup,
+    /// `GET /customers`
+    ListCustomers,
+    /// `GET /customers/{id}`, by reference too.
+    ShowCustomer,
+    /// `POST /customers`
+    CreateCustomer,
+    /// `POST|PUT /customers/{id}`, `PUT /customers/reference/{reference}`
+    UpdateCustomer,
+    /// `POST /customers/reference/{reference}`
+    UpsertCustomer,
+    /// `DELETE /customers/{id}`, by reference too.
+    DeleteCustomer,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 12] = [
         Operation::ListGroups,
         Operation::ShowGroup,
         Operation::CreateGroup,
         Operation::UpdateGroup,
         Operation::UpsertGroup,
         Operation::DeleteGroup,
+        Operation::ListCustomers,
+        Operation::ShowCustomer,
+        Operation::CreateCustomer,
+        Operation::UpdateCustomer,
+        Operation::UpsertCustomer,
+        Operation::DeleteCustomer,
     ];
 
     /// The name of the function binary (and SAM function) serving the operation.
@@ -43,6 +61,12 @@ impl Operation {
             Operation::UpdateGroup => "group-update",
             Operation::UpsertGroup => "group-upsert",
             Operation::DeleteGroup => "group-delete",
+            Operation::ListCustomers => "customer-list",
+            Operation::ShowCustomer => "customer-show",
+            Operation::CreateCustomer => "customer-create",
+            Operation::UpdateCustomer => "customer-update",
+            Operation::UpsertCustomer => "customer-upsert",
+            Operation::DeleteCustomer => "customer-delete",
         }
     }
 }
@@ -83,6 +107,24 @@ pub fn routes() -> Vec<Route> {
         add("DELETE", "/{id}", Operation::DeleteGroup);
         add("DELETE", "/reference/{reference}", Operation::DeleteGroup);
     }
+    let base = format!("{BASE_PATH}/customers");
+    let mut add = |method, suffix: &str, operation| {
+        routes.push(Route {
+            method,
+            path: format!("{base}{suffix}"),
+            operation,
+        })
+    };
+    add("GET", "", Operation::ListCustomers);
+    add("POST", "", Operation::CreateCustomer);
+    add("GET", "/{id}", Operation::ShowCustomer);
+    add("GET", "/reference/{reference}", Operation::ShowCustomer);
+    add("POST", "/{id}", Operation::UpdateCustomer);
+    add("PUT", "/{id}", Operation::UpdateCustomer);
+    add("PUT", "/reference/{reference}", Operation::UpdateCustomer);
+    add("POST", "/reference/{reference}", Operation::UpsertCustomer);
+    add("DELETE", "/{id}", Operation::DeleteCustomer);
+    add("DELETE", "/reference/{reference}", Operation::DeleteCustomer);
     routes
 }
 

@@ -89,6 +89,12 @@ async fn build_gateway(options: &Options) -> Result<Gateway, String> {
         store: options.store.clone(),
     };
     let app = App::from_settings(&settings).await.map_err(|e| e.to_string())?;
+    let seeded =
+        customer_api::reference_data::seed(app.store(), customer_api::reference_data::SEED_JSON).await?;
+    tracing::info!(
+        organizations = seeded,
+        "reference data seeded from infra/seed/reference-data.json"
+    );
     let tokens = match &options.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use customer_api::App;
 use customer_api::gateway::{Gateway, HttpRequest, Tokens};
-use customer_api::store::{DynamoStore, EmbeddedStore, RecordStore, dynamo};
+use customer_api::reference_data;
+use customer_api::store::{DynamoStore, EmbeddedStore, Store, dynamo};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -28,7 +29,7 @@ pub enum Adapter {
 /// A store under test; keeps its temporary directory alive.
 pub struct TestStore {
     /// The store.
-    pub store: Arc<dyn RecordStore>,
+    pub store: Arc<dyn Store>,
     /// Where the embedded store lives (kept until drop).
     pub dir: Option<TempDir>,
 }
@@ -112,9 +113,13 @@ pub const ENTITY1: &str = "entity1-dev-token";
 pub const ENTITY2: &str = "entity2-dev-token";
 
 impl TestApi {
-    /// An API over a fresh store of `adapter`, with the demo tokens.
+    /// An API over a fresh store of `adapter`, with the demo tokens and the demo reference data
+    /// (`infra/seed/reference-data.json`).
     pub async fn new(adapter: Adapter) -> Self {
         let store = TestStore::new(adapter).await;
+        reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
+            .await
+            .expect("seed reference data");
         let app = App::new(Arc::clone(&store.store), "organization");
         TestApi {
             gateway: Gateway::new(app, Tokens::demo(), "organization"),

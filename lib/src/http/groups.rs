@@ -15,7 +15,7 @@ pub(super) async fn list(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
-    let (paging, data) = Groups::new(app.store(), org)
+    let (paging, data) = Groups::new(app.records(), org)
         .list(&list_query, &path(request))
         .await?;
     Ok(json_response(200, &ListBody { paging, data }))
@@ -26,7 +26,7 @@ pub(super) async fn show(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let group = Groups::new(app.store(), org).show(&target(request)?).await?;
+    let group = Groups::new(app.records(), org).show(&target(request)?).await?;
     Ok(json_response(200, &group))
 }
 
@@ -36,7 +36,7 @@ pub(super) async fn create(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let input = GroupInput::from_json(body(request))?;
-    let group = Groups::new(app.store(), org).create(input).await?;
+    let group = Groups::new(app.records(), org).create(input).await?;
     Ok(json_response(201, &group))
 }
 
@@ -47,7 +47,7 @@ pub(super) async fn update(
 ) -> Result<Response<Body>, ApiError> {
     let target = target(request)?;
     let input = GroupInput::from_json(body(request))?;
-    let group = Groups::new(app.store(), org).update(&target, input).await?;
+    let group = Groups::new(app.records(), org).update(&target, input).await?;
     Ok(json_response(200, &group))
 }
 
@@ -60,7 +60,7 @@ pub(super) async fn upsert(
         return Err(ApiError::missing("reference"));
     };
     let input = GroupInput::from_json(body(request))?;
-    let (group, created) = Groups::new(app.store(), org).upsert(&reference, input).await?;
+    let (group, created) = Groups::new(app.records(), org).upsert(&reference, input).await?;
     Ok(json_response(if created { 201 } else { 200 }, &group))
 }
 
@@ -69,6 +69,6 @@ pub(super) async fn delete(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    Groups::new(app.store(), org).delete(&target(request)?).await?;
+    Groups::new(app.records(), org).delete(&target(request)?).await?;
     Ok(json_response(200, &DELETED))
 }

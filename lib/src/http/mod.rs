@@ -10,16 +10,19 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::input::Target;
+use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData};
 use crate::routes::Operation;
 use crate::settings::{Settings, StoreSettings};
-use crate::store::{DynamoStore, EmbeddedStore, Organization, RecordStore, StoreError};
+use crate::store::{DynamoStore, EmbeddedStore, Organization, RecordStore, Store, StoreError};
 
+mod customers;
 mod groups;
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 #[derive(Clone)]
 pub struct App {
-    store: Arc<dyn RecordStore>,
+    store: Arc<dyn Store>,
+    references: Arc<ReferenceCache>,
     org_claim: String,
 }
 
@@ -71,16 +74,17 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
 
 impl App {
     /// An app over `store`, reading the organization from the JWT claim `org_claim`.
-    pub fn new(store: Arc<dyn RecordStore>, org_claim: impl Into<String>) -> Self {
+    pub fn new(store: Arc<dyn Store>, org_claim: impl Into<String>) -> Self {
         App {
             store,
+            references: Arc::new(ReferenceCache::new(CACHE_TTL)),
             org_claim: org_claim.into(),
         }
     }
 
     /// Builds the store the settings name (SDK clients are created here, once).
     pub async fn from_settings(settings: &Settings) -> Result<Self, StoreError> {
-        let store: Arc<dyn RecordStore> = match &settings.store {
+        let store: Arc<dyn Store> = match &settings.store {
             StoreSettings::Dynamo {
                 table,
                 endpoint,
@@ -95,8 +99,24 @@ impl App {
     }
 
     /// The store.
-    pub fn store(&self) -> &dyn RecordStore {
+    pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The records store.
+    pub fn records(&self) -> &dyn RecordStore {
+        self.store.as_ref()
+    }
+
+    /// The organization's reference data (cached for a short while).
+    async fn references(&self, org: &Organization) -> Result<Arc<ReferenceData>, ApiError> {
+        self.references
+            .get(self.store.as_ref(), org)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, org = org.as_str(), "reference data unavailable");
+                ApiError::ServerError
+            })
     }
 
     /// Serves one request of `operation`; always answers (errors become documented JSON).
@@ -127,6 +147,12 @@ impl App {
             Operation::UpdateGroup => groups::update(self, &org, request).await,
             Operation::UpsertGroup => groups::upsert(self, &org, request).await,
             Operation::DeleteGroup => groups::delete(self, &org, request).await,
+            Operation::ListCustomers => customers::list(self, &org, request).await,
+            Operation::ShowCustomer => customers::show(self, &org, request).await,
+            Operation::CreateCustomer => customers::create(self, &org, request).await,
+            Operation::UpdateCustomer => customers::update(self, &org, request).await,
+            Operation::UpsertCustomer => customers::upsert(self, &org, request).await,
+            Operation::DeleteCustomer => customers::delete(self, &org, request).await,
         }
     }
 
@@ -193,4 +219,11 @@ fn query(request: &Request) -> &str {
 
 fn body(request: &Request) -> &[u8] {
     request.body().as_ref()
+}
+
+fn content_type(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
 }

@@ -12,6 +12,8 @@ use super::{
     Draft, Link, ListPage, Patch, Record, RecordStore, Scope, StoreError, link_changes, normalize_links,
 };
 use crate::list::ListQuery;
+use crate::reference_data::{ReferenceData, ReferenceDataStore};
+use crate::store::Organization;
 
 /// `(scope key, id)` → the record as JSON.
 const RECORDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("records");
@@ -19,6 +21,8 @@ const RECORDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("recor
 const REFERENCES: TableDefinition<(&str, &str), u64> = TableDefinition::new("references");
 /// scope key → the last id handed out.
 const SEQUENCES: TableDefinition<&str, u64> = TableDefinition::new("sequences");
+/// organization → its reference data as JSON.
+const REFERENCE_DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("reference_data");
 
 /// The embedded store. Cheap to clone; clones share the database.
 #[derive(Clone)]
@@ -47,6 +51,7 @@ impl EmbeddedStore {
         txn.open_table(RECORDS).map_err(backend)?;
         txn.open_table(REFERENCES).map_err(backend)?;
         txn.open_table(SEQUENCES).map_err(backend)?;
+        txn.open_table(REFERENCE_DATA).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -271,6 +276,34 @@ impl RecordStore for EmbeddedStore {
                 records,
                 items_read,
             })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ReferenceDataStore for EmbeddedStore {
+    async fn reference_data(&self, org: &Organization) -> Result<Option<ReferenceData>, StoreError> {
+        let org = org.as_str().to_owned();
+        self.read(move |txn| {
+            let table = txn.open_table(REFERENCE_DATA).map_err(backend)?;
+            let found = table.get(org.as_str()).map_err(backend)?;
+            found
+                .map(|bytes| {
+                    serde_json::from_slice(bytes.value()).map_err(|e| StoreError::Backend(e.to_string()))
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_reference_data(&self, org: &Organization, data: &ReferenceData) -> Result<(), StoreError> {
+        let org = org.as_str().to_owned();
+        let bytes = serde_json::to_vec(data).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write(move |txn| {
+            let mut table = txn.open_table(REFERENCE_DATA).map_err(backend)?;
+            table.insert(org.as_str(), bytes.as_slice()).map_err(backend)?;
+            Ok(())
         })
         .await
     }

@@ -311,6 +311,11 @@ pub trait RecordStore: Send + Sync {
     async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<ListPage, StoreError>;
 }
 
+/// Everything a process stores: records and reference data, on one backend.
+pub trait Store: RecordStore + crate::reference_data::ReferenceDataStore {}
+
+impl<T: RecordStore + crate::reference_data::ReferenceDataStore> Store for T {}
+
 /// Compares JSON values for sorting: null, then booleans, numbers, strings (case-insensitive).
 pub(crate) fn compare_values(a: &Value, b: &Value) -> Ordering {
     fn rank(v: &Value) -> u8 {

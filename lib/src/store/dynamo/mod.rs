@@ -32,6 +32,8 @@ use super::{
     reference_key,
 };
 use crate::list::{ListQuery, Order};
+use crate::reference_data::{ReferenceData, ReferenceDataStore};
+use crate::store::Organization;
 
 mod table;
 
@@ -262,6 +264,7 @@ impl Plan {
     fn choose(query: &ListQuery) -> Plan {
         let filters = query.text.len()
             + query.flags.len()
+            + query.id_sets.len()
             + usize::from(!query.date_created.is_unbounded())
             + usize::from(!query.last_updated.is_unbounded());
         let by_date = (!query.date_created.is_unbounded()).then(|| {
@@ -906,5 +909,48 @@ impl RecordStore for DynamoStore {
             Plan::Stream(range) => self.stream(scope, query, &range).await,
             Plan::Collect(range) => self.collect(scope, query, &range).await,
         }
+    }
+}
+
+const REFERENCE_DATA_SK: &str = "reference-data";
+
+fn reference_data_key(org: &Organization) -> HashMap<String, AttributeValue> {
+    key(format!("{}#reference-data", org.as_str()), REFERENCE_DATA_SK)
+}
+
+/// Reference data is one item per organization (`<org>#reference-data`): one read loads it all.
+#[async_trait]
+impl ReferenceDataStore for DynamoStore {
+    async fn reference_data(&self, org: &Organization) -> Result<Option<ReferenceData>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(reference_data_key(org)))
+            .send()
+            .await
+            .map_err(backend)?;
+        match out.item.and_then(|mut item| item.remove("data")) {
+            Some(data) => serde_dynamo::from_attribute_value(data)
+                .map(Some)
+                .map_err(|e| StoreError::Backend(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_reference_data(&self, org: &Organization, data: &ReferenceData) -> Result<(), StoreError> {
+        let mut item = reference_data_key(org);
+        item.insert(
+            "data".into(),
+            serde_dynamo::to_attribute_value(data).map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

@@ -1,0 +1,8 @@
+//! Lambda `customer-update`: Partially updates a customer, by id or reference.
+
+use customer_api::{Operation, lambda};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::serve(Operation::UpdateCustomer).await
+}

@@ -1,0 +1,8 @@
+//! Lambda `customer-upsert`: Creates or updates the customer with a reference.
+
+use customer_api::{Operation, lambda};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda::serve(Operation::UpsertCustomer).await
+}

@@ -1,0 +1,164 @@
+//! Request bodies as named values: `application/x-www-form-urlencoded`, `multipart/form-data`
+//! (parsed from bytes: API Gateway base64-encodes both) and, for convenience, a JSON object.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// The largest multipart body accepted (Lambda's synchronous payload limit).
+pub const MAX_MULTIPART: u64 = 6 * 1024 * 1024;
+
+/// A file part of a multipart body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePart {
+    /// Field name.
+    pub name: String,
+    /// File name as the client sent it.
+    pub file_name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A body's values, in order, with its file parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormData {
+    /// Text values by name.
+    pub values: Vec<(String, String)>,
+    /// File parts.
+    pub files: Vec<FilePart>,
+}
+
+impl FormData {
+    /// Parses `body` by its content type (urlencoded when absent).
+    pub async fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
+        let content_type = content_type.unwrap_or("application/x-www-form-urlencoded");
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "multipart/form-data" => multipart(content_type, body).await,
+            "application/json" => json(body),
+            _ => Ok(FormData {
+                values: form_urlencoded::parse(body).into_owned().collect(),
+                files: Vec::new(),
+            }),
+        }
+    }
+}
+
+fn bad_body() -> ApiError {
+    ApiError::bad_type("body")
+}
+
+async fn multipart(content_type: &str, body: &[u8]) -> Result<FormData, ApiError> {
+    let boundary = multer::parse_boundary(content_type).map_err(|_| bad_body())?;
+    let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(
+        Bytes::copy_from_slice(body),
+    )));
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(MAX_MULTIPART));
+    let mut parts = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut form = FormData::default();
+    loop {
+        let field = match parts.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(form),
+            Err(multer::Error::StreamSizeExceeded { .. }) => return Err(ApiError::PayloadTooLarge),
+            Err(_) => return Err(bad_body()),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|_| bad_body())?;
+        match file_name {
+            Some(file_name) => form.files.push(FilePart {
+                name,
+                file_name,
+                bytes: bytes.to_vec(),
+            }),
+            None => {
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::bad_type(&name))?;
+                form.values.push((name, text));
+            }
+        }
+    }
+}
+
+fn json(body: &[u8]) -> Result<FormData, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(FormData::default());
+    }
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+        return Err(bad_body());
+    };
+    let values = object
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Value::Null => String::new(),
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            (name, text)
+        })
+        .collect();
+    Ok(FormData {
+        values,
+        files: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn urlencoded_bytes() {
+        let form = FormData::parse(
+            Some("application/x-www-form-urlencoded"),
+            b"name=Marie%27s+Jewelry&a=&b=%FF",
+        )
+        .await
+        .expect("parses");
+        assert_eq!(form.values[0], ("name".into(), "Marie's Jewelry".into()));
+        assert_eq!(form.values[1], ("a".into(), String::new()));
+        assert_eq!(form.values[2].0, "b");
+    }
+
+    #[tokio::test]
+    async fn multipart_values_and_files() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMarie\r\n--XyZ\r\nContent-Disposition: form-data; name=\"imageFile\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x01\x02\r\n--XyZ--\r\n";
+        let form = FormData::parse(Some("multipart/form-data; boundary=XyZ"), body.as_bytes())
+            .await
+            .expect("parses");
+        assert_eq!(form.values, vec![("name".to_owned(), "Marie".to_owned())]);
+        assert_eq!(form.files[0].file_name, "a.png");
+        assert_eq!(form.files[0].bytes, vec![1, 2]);
+        let broken = FormData::parse(Some("multipart/form-data; boundary=XyZ"), b"--XyZ\r\ngarbage").await;
+        assert_eq!(broken, Err(ApiError::bad_type("body")));
+        let no_boundary = FormData::parse(Some("multipart/form-data"), b"").await;
+        assert_eq!(no_boundary, Err(ApiError::bad_type("body")));
+    }
+
+    #[tokio::test]
+    async fn json_objects_become_text_values() {
+        let form = FormData::parse(
+            Some("application/json"),
+            br#"{"isActive":false,"creditLimit":5000,"paymentTypes":[{"id":7}],"email":null}"#,
+        )
+        .await
+        .expect("parses");
+        assert_eq!(
+            form.values,
+            vec![
+                ("isActive".to_owned(), "false".to_owned()),
+                ("creditLimit".to_owned(), "5000".to_owned()),
+                ("paymentTypes".to_owned(), r#"[{"id":7}]"#.to_owned()),
+                ("email".to_owned(), String::new()),
+            ]
+        );
+    }
+}

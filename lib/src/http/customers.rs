@@ -1,0 +1,85 @@
+//! Customer operations: form or multipart request in, domain call, documented response out.
+
+use lambda_http::{Body, Request, Response};
+
+use super::{App, DELETED, ListBody, body, content_type, json_response, path, query, target};
+use crate::customers::{CustomerInput, Customers, LIST_SPEC};
+use crate::error::ApiError;
+use crate::form::FormData;
+use crate::input::Target;
+use crate::list::ListQuery;
+use crate::store::Organization;
+
+async fn customers<'a>(app: &'a App, org: &'a Organization) -> Result<Customers<'a>, ApiError> {
+    Ok(Customers::new(app.store(), app.references(org).await?, org))
+}
+
+async fn input(request: &Request) -> Result<CustomerInput, ApiError> {
+    let form = FormData::parse(content_type(request), body(request)).await?;
+    CustomerInput::from_form(&form)
+}
+
+pub(super) async fn list(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
+    let (paging, data) = customers(app, org)
+        .await?
+        .list(list_query, &path(request))
+        .await?;
+    Ok(json_response(200, &ListBody { paging, data }))
+}
+
+pub(super) async fn show(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let customer = customers(app, org).await?.show(&target(request)?).await?;
+    Ok(json_response(200, &customer))
+}
+
+pub(super) async fn create(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let input = input(request).await?;
+    let customer = customers(app, org).await?.create(input).await?;
+    Ok(json_response(201, &customer))
+}
+
+pub(super) async fn update(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let target = target(request)?;
+    let input = input(request).await?;
+    let customer = customers(app, org).await?.update(&target, input).await?;
+    Ok(json_response(200, &customer))
+}
+
+pub(super) async fn upsert(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let Target::Reference(reference) = target(request)? else {
+        return Err(ApiError::missing("reference"));
+    };
+    let input = input(request).await?;
+    let (customer, created) = customers(app, org).await?.upsert(&reference, input).await?;
+    Ok(json_response(if created { 201 } else { 200 }, &customer))
+}
+
+pub(super) async fn delete(
+    app: &App,
+    org: &Organization,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    customers(app, org).await?.delete(&target(request)?).await?;
+    Ok(json_response(200, &DELETED))
+}
