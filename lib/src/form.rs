@@ -42,12 +42,32 @@ impl FormData {
         match mime.as_str() {
             "multipart/form-data" => multipart(content_type, body).await,
             "application/json" => json(body),
-            _ => Ok(FormData {
-                values: form_urlencoded::parse(body).into_owned().collect(),
-                files: Vec::new(),
-            }),
+            _ => urlencoded(body),
         }
     }
+}
+
+/// Decodes `a=1&b=x+y` strictly: a name or value that is not UTF-8 once decoded is refused
+/// (`invalid_param_type`) rather than mangled.
+fn urlencoded(body: &[u8]) -> Result<FormData, ApiError> {
+    let decode = |bytes: &[u8]| {
+        let spaced: Vec<u8> = bytes.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+        String::from_utf8(percent_encoding::percent_decode(&spaced).collect())
+    };
+    let mut values = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let name = decode(name).map_err(|_| bad_body())?;
+        let value = decode(value).map_err(|_| ApiError::bad_type(&name))?;
+        values.push((name, value));
+    }
+    Ok(FormData {
+        values,
+        files: Vec::new(),
+    })
 }
 
 fn bad_body() -> ApiError {
@@ -117,15 +137,16 @@ mod tests {
 
     #[tokio::test]
     async fn urlencoded_bytes() {
-        let form = FormData::parse(
-            Some("application/x-www-form-urlencoded"),
-            b"name=Marie%27s+Jewelry&a=&b=%FF",
-        )
-        .await
-        .expect("parses");
-        assert_eq!(form.values[0], ("name".into(), "Marie's Jewelry".into()));
-        assert_eq!(form.values[1], ("a".into(), String::new()));
-        assert_eq!(form.values[2].0, "b");
+        let body = b"name=Marie%27s+Jewelry&a=&&c&d=%2B%C3%A9";
+        let form = FormData::parse(Some("application/x-www-form-urlencoded"), body)
+            .await
+            .expect("parses");
+        let expected = [("name", "Marie's Jewelry"), ("a", ""), ("c", ""), ("d", "+é")];
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect();
+        assert_eq!(form.values, expected);
+        let bad = FormData::parse(None, b"name=ok&city=%FF%FE").await;
+        assert_eq!(bad, Err(ApiError::bad_type("city")));
     }
 
     #[tokio::test]

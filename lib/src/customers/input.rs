@@ -48,8 +48,9 @@ pub(super) const DOUBLE_FIELDS: [(&str, f64, f64); 5] = [
     ("creditLimit", -1e15, 1e15),
 ];
 
-/// Parameters with their own rules.
-const OTHER_PARAMS: [&str; 13] = [
+/// Parameters with their own rules. (`imageFile` arrives with logo storage; until then it is
+/// refused as unknown rather than silently dropped.)
+const OTHER_PARAMS: [&str; 12] = [
     "reference",
     "name",
     "categoryId",
@@ -62,7 +63,6 @@ const OTHER_PARAMS: [&str; 13] = [
     "dueDateConfigNumber",
     "dueDateConfigType",
     "useExternalId",
-    "imageFile",
 ];
 
 /// The longest name and reference, in characters.
