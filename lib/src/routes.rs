@@ -88,43 +88,55 @@ const GROUP_COLLECTIONS: [&str; 2] = ["customerGroups", "customerCategories"];
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
     let mut routes = Vec::new();
-    for collection in GROUP_COLLECTIONS {
-        let base = format!("{BASE_PATH}/{collection}");
-        let mut add = |method, suffix: &str, operation| {
-            routes.push(Route {
-                method,
-                path: format!("{base}{suffix}"),
-                operation,
-            })
-        };
-        add("GET", "", Operation::ListGroups);
-        add("POST", "", Operation::CreateGroup);
-        add("GET", "/{id}", Operation::ShowGroup);
-        add("GET", "/reference/{reference}", Operation::ShowGroup);
-        add("PUT", "/{id}", Operation::UpdateGroup);
-        add("PUT", "/reference/{reference}", Operation::UpdateGroup);
-        add("POST", "/reference/{reference}", Operation::UpsertGroup);
-        add("DELETE", "/{id}", Operation::DeleteGroup);
-        add("DELETE", "/reference/{reference}", Operation::DeleteGroup);
-    }
-    let base = format!("{BASE_PATH}/customers");
-    let mut add = |method, suffix: &str, operation| {
+    let mut add = |collection: &str, method, suffix: &str, operation| {
         routes.push(Route {
             method,
-            path: format!("{base}{suffix}"),
+            path: format!("{BASE_PATH}/{collection}{suffix}"),
             operation,
         })
     };
-    add("GET", "", Operation::ListCustomers);
-    add("POST", "", Operation::CreateCustomer);
-    add("GET", "/{id}", Operation::ShowCustomer);
-    add("GET", "/reference/{reference}", Operation::ShowCustomer);
-    add("POST", "/{id}", Operation::UpdateCustomer);
-    add("PUT", "/{id}", Operation::UpdateCustomer);
-    add("PUT", "/reference/{reference}", Operation::UpdateCustomer);
-    add("POST", "/reference/{reference}", Operation::UpsertCustomer);
-    add("DELETE", "/{id}", Operation::DeleteCustomer);
-    add("DELETE", "/reference/{reference}", Operation::DeleteCustomer);
+    for groups in GROUP_COLLECTIONS {
+        add(groups, "GET", "", Operation::ListGroups);
+        add(groups, "POST", "", Operation::CreateGroup);
+        add(groups, "GET", "/{id}", Operation::ShowGroup);
+        add(groups, "GET", "/reference/{reference}", Operation::ShowGroup);
+        add(groups, "PUT", "/{id}", Operation::UpdateGroup);
+        add(groups, "PUT", "/reference/{reference}", Operation::UpdateGroup);
+        add(groups, "POST", "/reference/{reference}", Operation::UpsertGroup);
+        add(groups, "DELETE", "/{id}", Operation::DeleteGroup);
+        add(groups, "DELETE", "/reference/{reference}", Operation::DeleteGroup);
+    }
+    let customers = "customers";
+    add(customers, "GET", "", Operation::ListCustomers);
+    add(customers, "POST", "", Operation::CreateCustomer);
+    add(customers, "GET", "/{id}", Operation::ShowCustomer);
+    add(
+        customers,
+        "GET",
+        "/reference/{reference}",
+        Operation::ShowCustomer,
+    );
+    add(customers, "POST", "/{id}", Operation::UpdateCustomer);
+    add(customers, "PUT", "/{id}", Operation::UpdateCustomer);
+    add(
+        customers,
+        "PUT",
+        "/reference/{reference}",
+        Operation::UpdateCustomer,
+    );
+    add(
+        customers,
+        "POST",
+        "/reference/{reference}",
+        Operation::UpsertCustomer,
+    );
+    add(customers, "DELETE", "/{id}", Operation::DeleteCustomer);
+    add(
+        customers,
+        "DELETE",
+        "/reference/{reference}",
+        Operation::DeleteCustomer,
+    );
     routes
 }
 

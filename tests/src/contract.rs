@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use customer_api::groups::LIST_SPEC;
 use customer_api::list::ListQuery;
-use customer_api::store::{Draft, Kind, Link, Organization, Patch, Record, RecordStore, Scope, StoreError};
+use customer_api::store::{
+    Draft, Kind, Link, Organization, Patch, Record, RecordStore, Scope, Store, StoreError,
+};
 use customer_api::time::Timestamp;
 use serde_json::{Map, Value, json};
 
@@ -39,7 +41,7 @@ async fn all(store: &dyn RecordStore, scope: &Scope) -> Vec<Record> {
 }
 
 /// Ids are positive, distinct and given in creation order; reads see the record as created.
-pub async fn creates_and_reads(store: Arc<dyn RecordStore>) {
+pub async fn creates_and_reads(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let first = store
         .create(&groups, draft("Ref-01", "One", "2020-01-01T00:00:00Z"))
@@ -74,7 +76,7 @@ pub async fn creates_and_reads(store: Arc<dyn RecordStore>) {
 }
 
 /// A taken reference is refused and the refused create leaves nothing behind.
-pub async fn duplicate_reference_is_refused_without_trace(store: Arc<dyn RecordStore>) {
+pub async fn duplicate_reference_is_refused_without_trace(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let kept = store
         .create(&groups, draft("Ref", "kept", "2020-01-01T00:00:00Z"))
@@ -90,7 +92,7 @@ pub async fn duplicate_reference_is_refused_without_trace(store: Arc<dyn RecordS
 }
 
 /// Organizations and kinds never see each other's records; references are per scope.
-pub async fn scopes_are_isolated(store: Arc<dyn RecordStore>) {
+pub async fn scopes_are_isolated(store: &Arc<dyn Store>) {
     let a = scope("org-a", Kind::Group);
     let b = scope("org-b", Kind::Group);
     let a_customers = scope("org-a", Kind::Customer);
@@ -145,7 +147,7 @@ fn rename(reference: Option<&str>) -> Patch {
 }
 
 /// Updates write only the named fields; `lastUpdated` moves, `dateCreated` never does.
-pub async fn partial_update_touches_only_named_fields(store: Arc<dyn RecordStore>) {
+pub async fn partial_update_touches_only_named_fields(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let mut d = draft("Ref", "Name", "2020-01-01T00:00:00Z");
     d.fields.insert("description".into(), json!("Desc"));
@@ -181,7 +183,7 @@ pub async fn partial_update_touches_only_named_fields(store: Arc<dyn RecordStore
 }
 
 /// Renaming frees the old reference and takes the new one atomically; a taken one is refused.
-pub async fn rename_moves_the_reference(store: Arc<dyn RecordStore>) {
+pub async fn rename_moves_the_reference(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let one = store
         .create(&groups, draft("One", "1", "2020-01-01T00:00:00Z"))
@@ -233,7 +235,7 @@ pub async fn rename_moves_the_reference(store: Arc<dyn RecordStore>) {
 }
 
 /// Deleting frees the reference and the record is gone; deleting again is `NotFound`.
-pub async fn delete_frees_the_reference(store: Arc<dyn RecordStore>) {
+pub async fn delete_frees_the_reference(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let gone = store
         .create(&groups, draft("Ref", "x", "2020-01-01T00:00:00Z"))
@@ -252,11 +254,11 @@ pub async fn delete_frees_the_reference(store: Arc<dyn RecordStore>) {
 }
 
 /// Sixteen concurrent creates of one reference: exactly one wins, the rest are `NotUnique`.
-pub async fn concurrent_creates_of_one_reference(store: Arc<dyn RecordStore>) {
+pub async fn concurrent_creates_of_one_reference(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let groups = groups.clone();
             tokio::spawn(async move {
                 store
@@ -277,11 +279,11 @@ pub async fn concurrent_creates_of_one_reference(store: Arc<dyn RecordStore>) {
 }
 
 /// Concurrent creates never share an id.
-pub async fn concurrent_creates_get_distinct_ids(store: Arc<dyn RecordStore>) {
+pub async fn concurrent_creates_get_distinct_ids(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let tasks: Vec<_> = (0..24)
         .map(|i| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let groups = groups.clone();
             tokio::spawn(async move {
                 store
@@ -299,7 +301,7 @@ pub async fn concurrent_creates_get_distinct_ids(store: Arc<dyn RecordStore>) {
 }
 
 /// Concurrent partial updates of different fields of one record lose nothing.
-pub async fn concurrent_updates_of_different_fields(store: Arc<dyn RecordStore>) {
+pub async fn concurrent_updates_of_different_fields(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let record = store
         .create(&groups, draft("Ref", "n", "2020-01-01T00:00:00Z"))
@@ -307,7 +309,7 @@ pub async fn concurrent_updates_of_different_fields(store: Arc<dyn RecordStore>)
         .expect("create");
     let tasks: Vec<_> = (0..8)
         .map(|i| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let groups = groups.clone();
             tokio::spawn(async move {
                 let patch = Patch {
@@ -366,7 +368,7 @@ async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
 }
 
 /// Every list query answers exactly what filtering, sorting and paging all records gives.
-pub async fn list_matches_the_in_memory_oracle(store: Arc<dyn RecordStore>) {
+pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let records = seed(store.as_ref(), &groups).await;
     store
@@ -431,7 +433,7 @@ pub async fn list_matches_the_in_memory_oracle(store: Arc<dyn RecordStore>) {
 }
 
 /// Walking the pages visits every record exactly once, in every order.
-pub async fn paging_visits_each_record_once(store: Arc<dyn RecordStore>) {
+pub async fn paging_visits_each_record_once(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let records = seed(store.as_ref(), &groups).await;
     for base in [
@@ -477,7 +479,7 @@ fn group_link(id: u64) -> Link {
 
 /// A linked record counts its dependents, cannot be deleted while used, and is released when the
 /// user is relinked or deleted.
-pub async fn links_count_dependents_and_block_deletes(store: Arc<dyn RecordStore>) {
+pub async fn links_count_dependents_and_block_deletes(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let customers = scope("org-a", Kind::Customer);
     let g1 = store
@@ -556,7 +558,7 @@ pub async fn links_count_dependents_and_block_deletes(store: Arc<dyn RecordStore
 }
 
 /// A link to a missing record (or another organization's) is refused and leaves nothing behind.
-pub async fn link_to_a_missing_record_is_refused_without_trace(store: Arc<dyn RecordStore>) {
+pub async fn link_to_a_missing_record_is_refused_without_trace(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let customers = scope("org-a", Kind::Customer);
     let elsewhere = store
@@ -615,7 +617,7 @@ pub async fn link_to_a_missing_record_is_refused_without_trace(store: Arc<dyn Re
 }
 
 /// Concurrent relinks of one record keep every dependents count exact.
-pub async fn concurrent_relinks_keep_counts_exact(store: Arc<dyn RecordStore>) {
+pub async fn concurrent_relinks_keep_counts_exact(store: &Arc<dyn Store>) {
     let groups = scope("org-a", Kind::Group);
     let customers = scope("org-a", Kind::Customer);
     let g1 = store
@@ -631,7 +633,7 @@ pub async fn concurrent_relinks_keep_counts_exact(store: Arc<dyn RecordStore>) {
     let customer = store.create(&customers, d).await.expect("customer");
     let tasks: Vec<_> = (0..10)
         .map(|i| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let customers = customers.clone();
             let target = if i % 2 == 0 { g2.id } else { g1.id };
             tokio::spawn(async move {

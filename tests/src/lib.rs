@@ -26,6 +26,28 @@ pub enum Adapter {
     Dynamo,
 }
 
+/// Runs each case on both stores, as `mod Embedded` and `mod Dynamo`: every case is an
+/// `async fn case(fixture: &F)` and `$fixture` an `async fn(Adapter) -> F`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($fixture:path; $($case:ident),* $(,)?) => {
+        $crate::on_both_stores!(@store Embedded, $fixture; $($case),*);
+        $crate::on_both_stores!(@store Dynamo, $fixture; $($case),*);
+    };
+    (@store $adapter:ident, $fixture:path; $($case:ident),*) => {
+        #[allow(non_snake_case)]
+        mod $adapter {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let fixture = $fixture($crate::Adapter::$adapter).await;
+                    super::$case(&fixture).await;
+                }
+            )*
+        }
+    };
+}
+
 /// A store under test; keeps its temporary directory alive.
 pub struct TestStore {
     /// The store.
@@ -59,6 +81,14 @@ pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
         .await
         .expect("create test table");
     (client, table)
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Arc<dyn Store>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.store
+    }
 }
 
 impl TestStore {
@@ -113,6 +143,11 @@ pub const ENTITY1: &str = "entity1-dev-token";
 pub const ENTITY2: &str = "entity2-dev-token";
 
 impl TestApi {
+    /// A shareable API over a fresh store of `adapter` (the fixture of the HTTP suites).
+    pub async fn shared(adapter: Adapter) -> Arc<Self> {
+        Arc::new(Self::new(adapter).await)
+    }
+
     /// An API over a fresh store of `adapter`, with the demo tokens and the demo reference data
     /// (`infra/seed/reference-data.json`).
     pub async fn new(adapter: Adapter) -> Self {

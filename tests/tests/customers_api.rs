@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use api_tests::{Adapter, ENTITY1, ENTITY2, Reply, TestApi};
+use api_tests::{ENTITY1, ENTITY2, Reply, TestApi};
 use serde_json::{Value, json};
 
 const CUSTOMERS: &str = "/api/v1.0/customers";
@@ -2595,10 +2595,10 @@ pub async fn hostile_input_gets_a_4xx(api: &TestApi) {
     );
 }
 
-pub async fn concurrent_creates_with_one_reference(api: Arc<TestApi>) {
+pub async fn concurrent_creates_with_one_reference(api: &Arc<TestApi>) {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let api = Arc::clone(&api);
+            let api = Arc::clone(api);
             tokio::spawn(async move {
                 let name = format!("n{i}");
                 submit(&api, "POST", CUSTOMERS, &[("reference", "race"), ("name", &name)]).await
@@ -2618,34 +2618,8 @@ pub async fn concurrent_creates_with_one_reference(api: Arc<TestApi>) {
     assert_eq!(total(&api.get(CUSTOMERS).await), 1);
 }
 
-macro_rules! api_suite {
-    ($adapter:ident: $($case:ident),* $(,)?) => {
-        #[allow(non_snake_case)]
-        mod $adapter {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let api = TestApi::new(Adapter::$adapter).await;
-                    super::$case(&api).await;
-                }
-            )*
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_creates_with_one_reference() {
-                super::concurrent_creates_with_one_reference(Arc::new(TestApi::new(Adapter::$adapter).await)).await;
-            }
-        }
-    };
-}
-
-macro_rules! both_adapters {
-    ($($case:ident),* $(,)?) => {
-        api_suite!(Embedded: $($case),*);
-        api_suite!(Dynamo: $($case),*);
-    };
-}
-
-both_adapters!(
+api_tests::on_both_stores!(
+    api_tests::TestApi::shared;
     create_returns_the_documented_object_with_defaults,
     create_with_every_field_by_form,
     create_with_multipart,
@@ -2675,4 +2649,5 @@ both_adapters!(
     list_errors,
     authentication_is_required,
     hostile_input_gets_a_4xx,
+    concurrent_creates_with_one_reference,
 );

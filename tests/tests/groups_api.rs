@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use api_tests::{Adapter, ENTITY1, ENTITY2, Reply, TestApi};
+use api_tests::{ENTITY1, ENTITY2, Reply, TestApi};
 use serde_json::{Value, json};
 
 const GROUPS: &str = "/api/v1.0/customerGroups";
@@ -681,10 +681,10 @@ pub async fn hostile_input_gets_a_4xx(api: &TestApi) {
     assert_eq!(reply.status, 400);
 }
 
-pub async fn concurrent_creates_with_one_reference(api: Arc<TestApi>) {
+pub async fn concurrent_creates_with_one_reference(api: &Arc<TestApi>) {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let api = Arc::clone(&api);
+            let api = Arc::clone(api);
             tokio::spawn(async move {
                 api.send(
                     "POST",
@@ -707,34 +707,8 @@ pub async fn concurrent_creates_with_one_reference(api: Arc<TestApi>) {
     assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 15, "{statuses:?}");
 }
 
-macro_rules! api_suite {
-    ($adapter:ident: $($case:ident),* $(,)?) => {
-        #[allow(non_snake_case)]
-        mod $adapter {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let api = TestApi::new(Adapter::$adapter).await;
-                    super::$case(&api).await;
-                }
-            )*
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_creates_with_one_reference() {
-                super::concurrent_creates_with_one_reference(Arc::new(TestApi::new(Adapter::$adapter).await)).await;
-            }
-        }
-    };
-}
-
-macro_rules! both_adapters {
-    ($($case:ident),* $(,)?) => {
-        api_suite!(Embedded: $($case),*);
-        api_suite!(Dynamo: $($case),*);
-    };
-}
-
-both_adapters!(
+api_tests::on_both_stores!(
+    api_tests::TestApi::shared;
     create_returns_the_documented_object,
     show_by_id_and_reference_under_both_names,
     create_errors,
@@ -747,4 +721,5 @@ both_adapters!(
     tenants_never_see_each_other,
     authentication_is_required,
     hostile_input_gets_a_4xx,
+    concurrent_creates_with_one_reference,
 );

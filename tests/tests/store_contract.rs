@@ -1,32 +1,9 @@
 //! The one storage contract suite, run on both adapters.
 
-use api_tests::contract;
-use api_tests::{Adapter, TestStore};
+use api_tests::contract::*;
 
-macro_rules! contract_suite {
-    ($adapter:ident: $($case:ident),* $(,)?) => {
-        #[allow(non_snake_case)]
-        mod $adapter {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let test = TestStore::new(Adapter::$adapter).await;
-                    contract::$case(test.store.clone()).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! both_adapters {
-    ($($case:ident),* $(,)?) => {
-        contract_suite!(Embedded: $($case),*);
-        contract_suite!(Dynamo: $($case),*);
-    };
-}
-
-both_adapters!(
+api_tests::on_both_stores!(
+    api_tests::TestStore::new;
     creates_and_reads,
     duplicate_reference_is_refused_without_trace,
     scopes_are_isolated,

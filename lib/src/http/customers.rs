@@ -2,11 +2,12 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::{App, DELETED, ListBody, body, content_type, json_response, path, query, target};
+use super::{
+    App, DELETED, ListBody, body, content_type, json_response, path, query, reference_target, target,
+};
 use crate::customers::{CustomerInput, Customers, LIST_SPEC};
 use crate::error::ApiError;
 use crate::form::FormData;
-use crate::input::Target;
 use crate::list::ListQuery;
 use crate::store::Organization;
 
@@ -67,9 +68,7 @@ pub(super) async fn upsert(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let Target::Reference(reference) = target(request)? else {
-        return Err(ApiError::missing("reference"));
-    };
+    let reference = reference_target(request)?;
     let input = input(request).await?;
     let (customer, created) = customers(app, org).await?.upsert(&reference, input).await?;
     Ok(json_response(if created { 201 } else { 200 }, &customer))

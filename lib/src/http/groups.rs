@@ -2,10 +2,9 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::{App, DELETED, ListBody, body, json_response, path, query, target};
+use super::{App, DELETED, ListBody, body, json_response, path, query, reference_target, target};
 use crate::error::ApiError;
 use crate::groups::{GroupInput, Groups, LIST_SPEC};
-use crate::input::Target;
 use crate::list::ListQuery;
 use crate::store::Organization;
 
@@ -56,9 +55,7 @@ pub(super) async fn upsert(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let Target::Reference(reference) = target(request)? else {
-        return Err(ApiError::missing("reference"));
-    };
+    let reference = reference_target(request)?;
     let input = GroupInput::from_json(body(request))?;
     let (group, created) = Groups::new(app.records(), org).upsert(&reference, input).await?;
     Ok(json_response(if created { 201 } else { 200 }, &group))

@@ -203,6 +203,14 @@ fn target(request: &Request) -> Result<Target, ApiError> {
     }
 }
 
+/// The reference of a `/reference/{reference}` route (upserts).
+fn reference_target(request: &Request) -> Result<String, ApiError> {
+    match target(request)? {
+        Target::Reference(reference) => Ok(reference),
+        Target::Id(_) => Err(ApiError::missing("reference")),
+    }
+}
+
 /// The path the request was made on, for paging links.
 fn path(request: &Request) -> String {
     let raw = request.raw_http_path();

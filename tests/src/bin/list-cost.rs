@@ -4,12 +4,10 @@
 //!
 //! Usage: `list-cost [N ...]` (default: 1000 10000).
 
-use std::sync::Arc;
-
 use api_tests::fresh_table;
 use customer_api::customers::LIST_SPEC;
 use customer_api::list::ListQuery;
-use customer_api::store::{Draft, DynamoStore, Kind, Organization, RecordStore, Scope};
+use customer_api::store::{DynamoStore, Kind, Organization, Record, RecordStore, Scope};
 use customer_api::time::Timestamp;
 use serde_json::{Map, json};
 
@@ -18,29 +16,25 @@ const WORDS: [&str; 8] = [
 ];
 const BASE_SECONDS: i64 = 1_600_000_000;
 
-async fn seed(store: Arc<DynamoStore>, scope: Scope, count: usize) {
-    let mut tasks = Vec::new();
-    for worker in 0..32 {
-        let store = Arc::clone(&store);
-        let scope = scope.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in (worker..count).step_by(32) {
-                let mut fields = Map::new();
-                fields.insert("name".into(), json!(format!("{} {}", WORDS[i % WORDS.len()], i)));
-                fields.insert("isActive".into(), json!(i % 3 != 0));
-                let draft = Draft {
-                    reference: format!("C-{i:06}"),
-                    fields,
-                    now: Timestamp::from_unix_seconds(BASE_SECONDS + i as i64).expect("time"),
-                    links: Vec::new(),
-                };
-                store.create(&scope, draft).await.expect("seed customer");
+async fn seed(store: &DynamoStore, scope: &Scope, count: usize) {
+    let records: Vec<Record> = (0..count)
+        .map(|i| {
+            let mut fields = Map::new();
+            fields.insert("name".into(), json!(format!("{} {}", WORDS[i % WORDS.len()], i)));
+            fields.insert("isActive".into(), json!(i % 3 != 0));
+            let created = Timestamp::from_unix_seconds(BASE_SECONDS + i as i64).expect("time");
+            Record {
+                id: i as u64 + 1,
+                reference: format!("C-{i:06}"),
+                date_created: created,
+                last_updated: created,
+                fields,
+                links: Vec::new(),
+                dependents: 0,
             }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("seeding task");
-    }
+        })
+        .collect();
+    store.import(scope, &records).await.expect("import customers");
 }
 
 fn at(offset: usize) -> String {
@@ -60,17 +54,12 @@ async fn main() {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for (column, &size) in sizes.iter().enumerate() {
         let (client, table) = fresh_table().await;
-        let store = Arc::new(DynamoStore::new(client, table, 100));
+        let store = DynamoStore::new(client, table, 100);
         let org = |name: &str| Organization::parse(name).expect("org");
         let scope = Scope::new(&org("tenant-a"), Kind::Customer);
         let started = std::time::Instant::now();
-        seed(Arc::clone(&store), scope.clone(), size).await;
-        seed(
-            Arc::clone(&store),
-            Scope::new(&org("tenant-b"), Kind::Customer),
-            size,
-        )
-        .await;
+        seed(&store, &scope, size).await;
+        seed(&store, &Scope::new(&org("tenant-b"), Kind::Customer), size).await;
         eprintln!("seeded 2 x {size} customers in {:.0?}", started.elapsed());
         let mid = size / 2;
         let queries = [

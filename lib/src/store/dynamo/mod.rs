@@ -22,7 +22,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Select, TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, Select, TransactWriteItem,
+    Update, WriteRequest,
 };
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -325,6 +326,62 @@ impl DynamoStore {
             id_block: id_block.max(1),
             reserved_ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Loads records into an empty scope with batch writes instead of transactions: records,
+    /// reference guards, the count and the id counter. For migrations and benchmark data; it
+    /// checks neither uniqueness nor links, so the input must be consistent.
+    pub async fn import(&self, scope: &Scope, records: &[Record]) -> Result<(), StoreError> {
+        let mut requests = Vec::new();
+        for record in records {
+            let mut guard = key(guard_pk(scope, &record.reference), GUARD_SK);
+            guard.insert("id".into(), n(record.id));
+            for item in [record_item(scope, record)?, guard] {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..ATTEMPTS * 2 {
+                if pending.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    backoff(attempt).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Backend("import kept being throttled".into()));
+            }
+        }
+        let last_id = records.iter().map(|r| r.id).max().unwrap_or(0);
+        for (name, value) in [("count", records.len() as u64), ("next-id", last_id)] {
+            let mut item = key(counter_pk(scope, name), COUNTER_SK);
+            item.insert("value".into(), n(value));
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
     }
 
     /// The client, for table management.
