@@ -2618,6 +2618,54 @@ pub async fn concurrent_creates_with_one_reference(api: &Arc<TestApi>) {
     assert_eq!(total(&api.get(CUSTOMERS).await), 1);
 }
 
+pub async fn concurrent_updates_of_different_fields_lose_nothing(api: &Arc<TestApi>) {
+    let created = customer(api, "C-concurrent", "Concurrent").await;
+    let path = path_of(&created);
+    let changes = [
+        ("email", "a@example.com"),
+        ("phone", "+33 1 23 45 67 89"),
+        ("city", "Lyon"),
+        ("comment", "busy"),
+        ("website", "https://example.com"),
+        ("fax", "0000"),
+        ("onHold", "true"),
+        ("creditLimit", "1234.5"),
+    ];
+    let tasks: Vec<_> = changes
+        .iter()
+        .map(|(name, value)| {
+            let api = Arc::clone(api);
+            let path = path.clone();
+            let body = form(&[(name, value)]);
+            tokio::spawn(async move {
+                api.call(
+                    "POST",
+                    &path,
+                    Some(ENTITY1),
+                    &body,
+                    "application/x-www-form-urlencoded",
+                )
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let reply = task.await.expect("task");
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+    let shown = api.get(&path).await.body;
+    for (name, value) in changes {
+        let expected = match name {
+            "onHold" => json!(true),
+            "creditLimit" => json!(1234.5),
+            _ => json!(value),
+        };
+        assert_eq!(shown[name], expected, "{name} was lost");
+    }
+    assert_eq!(shown["name"], "Concurrent");
+    assert_eq!(shown["dateCreated"], created["dateCreated"]);
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     create_returns_the_documented_object_with_defaults,
@@ -2650,4 +2698,5 @@ api_tests::on_both_stores!(
     authentication_is_required,
     hostile_input_gets_a_4xx,
     concurrent_creates_with_one_reference,
+    concurrent_updates_of_different_fields_lose_nothing,
 );
