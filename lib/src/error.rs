@@ -56,6 +56,12 @@ pub enum ApiError {
     /// The record could not be deleted (other records still use it).
     #[error("Failed to delete instance{}", .0.sentence_end())]
     DeleteFailed(Resource),
+    /// An uploaded image over 2 MB.
+    #[error("image size should not exceed 2Mo")]
+    ExceededFileSize,
+    /// An upload that is not a jpg, gif, png or bmp image within the pixel limits.
+    #[error("image format not supported.")]
+    UnsupportedFileType,
     /// No valid credentials identify the caller's organization.
     #[error("The access token is missing, invalid or expired.")]
     Unauthorized,
@@ -100,6 +106,8 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound(_) => "not_found",
             ApiError::SaveFailed(_) => "save_failed",
             ApiError::DeleteFailed(_) => "delete_failed",
+            ApiError::ExceededFileSize => "exceeded_file_size",
+            ApiError::UnsupportedFileType => "unsupported_file_type",
             ApiError::Unauthorized => "invalid_token",
             ApiError::PayloadTooLarge => "request_too_large",
             ApiError::ServerError => "server_error",

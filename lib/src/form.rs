@@ -87,12 +87,11 @@ async fn multipart(content_type: &str, body: &[u8]) -> Result<FormData, ApiError
         let field = match parts.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => return Ok(form),
-            Err(multer::Error::StreamSizeExceeded { .. }) => return Err(ApiError::PayloadTooLarge),
-            Err(_) => return Err(bad_body()),
+            Err(error) => return Err(multipart_error(error)),
         };
         let name = field.name().unwrap_or("").to_owned();
         let file_name = field.file_name().map(str::to_owned);
-        let bytes = field.bytes().await.map_err(|_| bad_body())?;
+        let bytes = field.bytes().await.map_err(multipart_error)?;
         match file_name {
             Some(file_name) => form.files.push(FilePart {
                 name,
@@ -104,6 +103,14 @@ async fn multipart(content_type: &str, body: &[u8]) -> Result<FormData, ApiError
                 form.values.push((name, text));
             }
         }
+    }
+}
+
+fn multipart_error(error: multer::Error) -> ApiError {
+    match error {
+        multer::Error::FieldSizeExceeded { .. } => ApiError::ExceededFileSize,
+        multer::Error::StreamSizeExceeded { .. } => ApiError::PayloadTooLarge,
+        _ => bad_body(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod input;
 pub mod lambda;
 pub mod list;
+pub mod logos;
 pub mod reference_data;
 pub mod routes;
 pub mod settings;

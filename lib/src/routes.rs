@@ -52,6 +52,19 @@ impl Operation {
         Operation::DeleteCustomer,
     ];
 
+    /// Whether the operation shows or stores customer logos.
+    pub fn uses_logos(self) -> bool {
+        matches!(
+            self,
+            Operation::ListCustomers
+                | Operation::ShowCustomer
+                | Operation::CreateCustomer
+                | Operation::UpdateCustomer
+                | Operation::UpsertCustomer
+                | Operation::DeleteCustomer
+        )
+    }
+
     /// The name of the function binary (and SAM function) serving the operation.
     pub fn function_name(self) -> &'static str {
         match self {

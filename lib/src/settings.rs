@@ -2,12 +2,20 @@
 
 use std::path::PathBuf;
 
+use crate::logos::resize::{BoundingBox, VariantBoxes};
+use crate::routes::Operation;
+
 /// Every environment variable the configuration reads, with whether a Lambda must set it.
-pub const ENV_VARS: [(&str, bool); 4] = [
+pub const ENV_VARS: [(&str, bool); 9] = [
     ("TABLE_NAME", true),
     ("ORG_CLAIM", true),
     ("ID_BLOCK_SIZE", false),
     ("DYNAMODB_ENDPOINT", false),
+    ("LOGO_BUCKET", true),
+    ("LOGO_BASE_URL", true),
+    ("LOGO_SMALL_BOX", false),
+    ("LOGO_MEDIUM_BOX", false),
+    ("S3_ENDPOINT", false),
 ];
 
 /// Default JWT claim carrying the organization.
@@ -32,6 +40,34 @@ pub enum StoreSettings {
     },
 }
 
+/// Where logos are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoStorage {
+    /// An S3 bucket (an endpoint override points at a local S3 API server).
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Endpoint URL, when not AWS's.
+        endpoint: Option<String>,
+    },
+    /// A directory; the resizer runs right after each upload (`local-api`).
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+    },
+}
+
+/// Logo storage, public URLs and variant sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoSettings {
+    /// Where logos are kept.
+    pub storage: LogoStorage,
+    /// Public base URL of logos (the CDN in front of the bucket).
+    pub base_url: String,
+    /// Variant bounding boxes.
+    pub boxes: VariantBoxes,
+}
+
 /// A function's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -39,6 +75,19 @@ pub struct Settings {
     pub org_claim: String,
     /// The store.
     pub store: StoreSettings,
+    /// Logos, for the functions that show or store them.
+    pub logos: Option<LogoSettings>,
+}
+
+/// The environment variables a function must have, beyond the optional ones.
+pub fn required_env(function: Option<Operation>) -> Vec<&'static str> {
+    match function {
+        None => vec!["LOGO_BUCKET"],
+        Some(operation) if operation.uses_logos() => {
+            vec!["TABLE_NAME", "ORG_CLAIM", "LOGO_BUCKET", "LOGO_BASE_URL"]
+        }
+        Some(_) => vec!["TABLE_NAME", "ORG_CLAIM"],
+    }
 }
 
 /// A missing or malformed environment variable.
@@ -70,6 +119,7 @@ impl Settings {
                 })?,
         };
         Ok(Settings {
+            logos: Self::logos_from_vars(&var)?,
             org_claim: var("ORG_CLAIM")
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| DEFAULT_ORG_CLAIM.to_owned()),
@@ -79,6 +129,40 @@ impl Settings {
                 id_block,
             },
         })
+    }
+
+    /// Logo settings, when `LOGO_BUCKET` is set (then `LOGO_BASE_URL` is required too).
+    pub fn logos_from_vars(
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<LogoSettings>, SettingsError> {
+        let Some(bucket) = var("LOGO_BUCKET").filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        let base_url = var("LOGO_BASE_URL")
+            .filter(|u| !u.is_empty())
+            .ok_or(SettingsError {
+                name: "LOGO_BASE_URL",
+                problem: "is required with LOGO_BUCKET",
+            })?;
+        let read_box = |name: &'static str, default: BoundingBox| match var(name) {
+            None => Ok(default),
+            Some(text) => BoundingBox::parse(&text).ok_or(SettingsError {
+                name,
+                problem: "must be WIDTHxHEIGHT, each 1 to 4096",
+            }),
+        };
+        let defaults = VariantBoxes::default();
+        Ok(Some(LogoSettings {
+            storage: LogoStorage::S3 {
+                bucket,
+                endpoint: var("S3_ENDPOINT").filter(|e| !e.is_empty()),
+            },
+            base_url,
+            boxes: VariantBoxes {
+                small: read_box("LOGO_SMALL_BOX", defaults.small)?,
+                medium: read_box("LOGO_MEDIUM_BOX", defaults.medium)?,
+            },
+        }))
     }
 
     /// Reads the configuration from the process environment.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use customer_api::App;
 use customer_api::gateway::{Gateway, HttpRequest, MAX_BODY, Tokens};
-use customer_api::settings::{DEFAULT_ORG_CLAIM, Settings, StoreSettings};
+use customer_api::logos::resize::VariantBoxes;
+use customer_api::logos::{DirObjectStore, ImageFormat, ORIGINALS, ObjectStore, VARIANT_PREFIXES, VARIANTS};
+use customer_api::settings::{DEFAULT_ORG_CLAIM, LogoSettings, LogoStorage, Settings, StoreSettings};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -25,12 +27,17 @@ usage: local-api [--port N] [--bind ADDR] [--data-dir DIR] [--tokens FILE]
   --data-dir DIR            embedded store directory (default .local-data)
   --tokens FILE             JSON {\"token\": \"organization\"} (default: the demo tokens)
   --dynamodb-endpoint URL   use the DynamoDB API at URL instead of the embedded store
-  --table NAME              DynamoDB table, created if missing (default customers-local)";
+  --table NAME              DynamoDB table, created if missing (default customers-local)
+  --logo-base-url URL       public base URL of logos (default http://ADDR:PORT/logos, served here)
+
+Logos are kept in DIR/objects; their small_ and medium_ variants are made right after upload.";
 
 struct Options {
     addr: SocketAddr,
     store: StoreSettings,
     tokens: Option<PathBuf>,
+    data_dir: PathBuf,
+    logo_base_url: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -40,6 +47,7 @@ fn parse_args() -> Result<Options, String> {
     let mut tokens = None;
     let mut endpoint = None;
     let mut table = "customers-local".to_owned();
+    let mut logo_base_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -55,6 +63,7 @@ fn parse_args() -> Result<Options, String> {
             "--tokens" => tokens = Some(PathBuf::from(value)),
             "--dynamodb-endpoint" => endpoint = Some(value),
             "--table" => table = value,
+            "--logo-base-url" => logo_base_url = Some(value),
             _ => return Err(format!("unknown option {flag}\n\n{USAGE}")),
         }
     }
@@ -67,12 +76,20 @@ fn parse_args() -> Result<Options, String> {
             endpoint: Some(endpoint),
             id_block: 1,
         },
-        None => StoreSettings::Embedded { dir: data_dir },
+        None => StoreSettings::Embedded {
+            dir: data_dir.clone(),
+        },
     };
-    Ok(Options { addr, store, tokens })
+    Ok(Options {
+        addr,
+        store,
+        tokens,
+        data_dir,
+        logo_base_url,
+    })
 }
 
-async fn build_gateway(options: &Options) -> Result<Gateway, String> {
+async fn build_gateway(options: &Options, local: SocketAddr) -> Result<Gateway, String> {
     if let StoreSettings::Dynamo {
         table,
         endpoint: Some(endpoint),
@@ -87,6 +104,16 @@ async fn build_gateway(options: &Options) -> Result<Gateway, String> {
     let settings = Settings {
         org_claim: DEFAULT_ORG_CLAIM.to_owned(),
         store: options.store.clone(),
+        logos: Some(LogoSettings {
+            storage: LogoStorage::Dir {
+                dir: objects_dir(options),
+            },
+            base_url: options
+                .logo_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{local}{LOGO_ROUTE}")),
+            boxes: VariantBoxes::default(),
+        }),
     };
     let app = App::from_settings(&settings).await.map_err(|e| e.to_string())?;
     let seeded =
@@ -105,10 +132,55 @@ async fn build_gateway(options: &Options) -> Result<Gateway, String> {
     Ok(Gateway::new(app, tokens, DEFAULT_ORG_CLAIM))
 }
 
+/// Where `local-api` serves logos, like the CDN in front of the bucket.
+const LOGO_ROUTE: &str = "/logos";
+
+fn objects_dir(options: &Options) -> PathBuf {
+    options.data_dir.join("objects")
+}
+
+/// `GET /logos/<folder>/photoCustomer/<name>`: `small_`/`medium_` names from `variants/`, others
+/// from `originals/` — the mapping the CDN does in AWS.
+async fn serve_logo(objects: &DirObjectStore, path: &str) -> hyper::Response<Full<Bytes>> {
+    let relative = path.trim_start_matches('/');
+    let name = relative.rsplit('/').next().unwrap_or("");
+    let prefix = if VARIANT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        VARIANTS
+    } else {
+        ORIGINALS
+    };
+    let found = match objects.get(&format!("{prefix}{relative}")).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::debug!(%error, path, "logo not served");
+            None
+        }
+    };
+    match found {
+        Some(bytes) => {
+            let content_type =
+                ImageFormat::sniff(&bytes).map_or("application/octet-stream", ImageFormat::content_type);
+            hyper::Response::builder()
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(bytes)))
+                .unwrap_or_default()
+        }
+        None => to_hyper(customer_api::http::error_response(
+            &customer_api::ApiError::RouteNotFound(format!("GET {LOGO_ROUTE}{path}")),
+        )),
+    }
+}
+
 async fn serve(
     gateway: Arc<Gateway>,
+    objects: Arc<DirObjectStore>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if request.method() == hyper::Method::GET {
+        if let Some(path) = request.uri().path().strip_prefix(LOGO_ROUTE) {
+            return Ok(serve_logo(&objects, path).await);
+        }
+    }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
@@ -162,13 +234,6 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let gateway = match build_gateway(&options).await {
-        Ok(gateway) => Arc::new(gateway),
-        Err(message) => {
-            eprintln!("local-api: {message}");
-            std::process::exit(1);
-        }
-    };
     let listener = match TcpListener::bind(options.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -177,6 +242,14 @@ async fn main() {
         }
     };
     let local = listener.local_addr().map_or(options.addr, |a| a);
+    let gateway = match build_gateway(&options, local).await {
+        Ok(gateway) => Arc::new(gateway),
+        Err(message) => {
+            eprintln!("local-api: {message}");
+            std::process::exit(1);
+        }
+    };
+    let objects = Arc::new(DirObjectStore::new(objects_dir(&options)));
     let store = match &options.store {
         StoreSettings::Embedded { dir } => format!("embedded store in {}", dir.display()),
         StoreSettings::Dynamo { table, endpoint, .. } => {
@@ -196,8 +269,10 @@ async fn main() {
             }
         };
         let gateway = Arc::clone(&gateway);
+        let objects = Arc::clone(&objects);
         tokio::spawn(async move {
-            let service = service_fn(move |request| serve(Arc::clone(&gateway), request));
+            let service =
+                service_fn(move |request| serve(Arc::clone(&gateway), Arc::clone(&objects), request));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await

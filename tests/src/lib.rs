@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use customer_api::App;
 use customer_api::gateway::{Gateway, HttpRequest, Tokens};
+use customer_api::logos::objects::ResizeOnPut;
+use customer_api::logos::resize::VariantBoxes;
+use customer_api::logos::{DirObjectStore, Logos, ObjectStore, S3ObjectStore};
 use customer_api::reference_data;
 use customer_api::store::{DynamoStore, EmbeddedStore, Store, dynamo};
 use serde_json::Value;
@@ -63,6 +66,23 @@ pub fn dynamo_endpoint() -> String {
     std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
         panic!("{ENDPOINT_VAR} is not set: run the test suite with ./tests/run, which starts a local DynamoDB API server")
     })
+}
+
+/// A fresh, empty bucket on the test endpoint (the local DynamoDB API server serves S3 too).
+pub async fn fresh_bucket() -> (aws_sdk_s3::Client, String) {
+    let client = customer_api::aws::local_s3_client(&dynamo_endpoint());
+    let bucket = format!(
+        "logos-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create test bucket");
+    (client, bucket)
 }
 
 /// A fresh, empty table on the test endpoint, created from `infra/table.json`.
@@ -135,7 +155,15 @@ pub struct TestApi {
     gateway: Gateway,
     /// The store behind it (kept alive).
     pub store: TestStore,
+    /// Where logos go: a directory on the embedded adapter, an S3 bucket on the DynamoDB one; the
+    /// resizer runs after each upload, as the S3 notification would.
+    pub objects: Arc<dyn ObjectStore>,
+    /// The logo directory (embedded adapter only; kept until drop).
+    pub objects_dir: Option<TempDir>,
 }
+
+/// Public base URL of logos in tests.
+pub const LOGO_BASE: &str = "https://logos.test";
 
 /// Demo token of organization `entity1`.
 pub const ENTITY1: &str = "entity1-dev-token";
@@ -155,10 +183,26 @@ impl TestApi {
         reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
             .await
             .expect("seed reference data");
-        let app = App::new(Arc::clone(&store.store), "organization");
+        let (objects_dir, raw): (Option<TempDir>, Arc<dyn ObjectStore>) = match adapter {
+            Adapter::Embedded => {
+                let dir = tempfile::tempdir().expect("logo dir");
+                let objects = Arc::new(DirObjectStore::new(dir.path()));
+                (Some(dir), objects)
+            }
+            Adapter::Dynamo => {
+                let (client, bucket) = fresh_bucket().await;
+                (None, Arc::new(S3ObjectStore::new(client, bucket)))
+            }
+        };
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(ResizeOnPut::new(Arc::clone(&raw), VariantBoxes::default()));
+        let logos = Arc::new(Logos::new(objects, LOGO_BASE));
+        let app = App::new(Arc::clone(&store.store), logos, "organization");
         TestApi {
             gateway: Gateway::new(app, Tokens::demo(), "organization"),
             store,
+            objects: raw,
+            objects_dir,
         }
     }
 

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::form::FormData;
+use crate::logos::Upload;
 
 /// Plain text parameters and their longest accepted length, in characters.
 pub(super) const TEXT_FIELDS: [(&str, usize); 21] = [
@@ -48,9 +49,8 @@ pub(super) const DOUBLE_FIELDS: [(&str, f64, f64); 5] = [
     ("creditLimit", -1e15, 1e15),
 ];
 
-/// Parameters with their own rules. (`imageFile` arrives with logo storage; until then it is
-/// refused as unknown rather than silently dropped.)
-const OTHER_PARAMS: [&str; 12] = [
+/// Parameters with their own rules.
+const OTHER_PARAMS: [&str; 13] = [
     "reference",
     "name",
     "categoryId",
@@ -63,6 +63,7 @@ const OTHER_PARAMS: [&str; 12] = [
     "dueDateConfigNumber",
     "dueDateConfigType",
     "useExternalId",
+    "imageFile",
 ];
 
 /// The longest name and reference, in characters.
@@ -124,6 +125,8 @@ pub struct CustomerInput {
     pub due_date_number: Change<i64>,
     /// `dueDateConfigType`: 1 or 2.
     pub due_date_type: Change<u8>,
+    /// `imageFile`, checked.
+    pub image: Option<Upload>,
 }
 
 fn bad(name: &str) -> ApiError {
@@ -155,7 +158,12 @@ impl CustomerInput {
             return Err(ApiError::InvalidParam(unknown));
         }
         let mut seen: Vec<&str> = Vec::new();
-        for (name, _) in &form.values {
+        let names = form
+            .values
+            .iter()
+            .map(|(n, _)| n)
+            .chain(form.files.iter().map(|f| &f.name));
+        for name in names {
             if seen.contains(&name.as_str()) {
                 return Err(bad(name));
             }
@@ -238,6 +246,10 @@ impl CustomerInput {
             Some("2") => Some(Some(2)),
             Some(_) => return Err(bad("dueDateConfigType")),
         };
+        if value("imageFile").is_some() {
+            return Err(ApiError::UnsupportedFileType);
+        }
+        input.image = form.files.first().map(Upload::check).transpose()?;
         if let Some(reference) = &input.reference {
             if reference.chars().count() > MAX_NAME {
                 return Err(ApiError::SaveFailed(crate::error::Resource::Customer));

@@ -13,6 +13,7 @@ use input::{MAX_NAME, TEXT_FIELDS};
 use crate::error::{ApiError, Resource};
 use crate::input::Target;
 use crate::list::{IdSetFilter, ListQuery, ListSpec, Paging, TextFilter};
+use crate::logos::{LogoPath, Logos};
 use crate::reference_data::{Named, ReferenceData};
 use crate::routes::BASE_PATH;
 use crate::store::{
@@ -105,6 +106,7 @@ fn find_named<'a>(items: &'a [Named], wanted: &IdOrReference) -> Option<&'a Name
 /// The customer operations of one organization.
 pub struct Customers<'a> {
     store: &'a dyn Store,
+    logos: &'a Logos,
     refs: Arc<ReferenceData>,
     org: &'a Organization,
     scope: Scope,
@@ -112,10 +114,16 @@ pub struct Customers<'a> {
 }
 
 impl<'a> Customers<'a> {
-    /// The customers of `org`, with its reference data.
-    pub fn new(store: &'a dyn Store, refs: Arc<ReferenceData>, org: &'a Organization) -> Self {
+    /// The customers of `org`, with its reference data and logo storage.
+    pub fn new(
+        store: &'a dyn Store,
+        logos: &'a Logos,
+        refs: Arc<ReferenceData>,
+        org: &'a Organization,
+    ) -> Self {
         Customers {
             store,
+            logos,
             refs,
             org,
             scope: Scope::new(org, Kind::Customer),
@@ -361,18 +369,45 @@ impl<'a> Customers<'a> {
         fields
             .entry("currency")
             .or_insert_with(|| json!(self.refs.currency));
+        let logo = self.store_logo(&input, &mut fields).await?;
         let draft = Draft {
             reference,
             fields,
             now: Timestamp::now(),
             links: links.unwrap_or_default(),
         };
-        let record = self
-            .store
-            .create(&self.scope, draft)
+        match self.store.create(&self.scope, draft).await {
+            Ok(record) => self.view(record).await,
+            Err(error) => {
+                self.discard_logo(logo).await;
+                Err(self.fail(error, &""))
+            }
+        }
+    }
+
+    /// Stores the request's logo (if any) and sets the `logo` field to it.
+    async fn store_logo(
+        &self,
+        input: &CustomerInput,
+        fields: &mut Map<String, Value>,
+    ) -> Result<Option<LogoPath>, ApiError> {
+        let Some(upload) = &input.image else {
+            return Ok(None);
+        };
+        let path = self
+            .logos
+            .store(self.org, upload)
             .await
             .map_err(|e| self.fail(e, &""))?;
-        self.view(record).await
+        fields.insert("logo".into(), json!(path.as_str()));
+        Ok(Some(path))
+    }
+
+    /// Removes a logo stored for a request that then failed: no orphan object is left.
+    async fn discard_logo(&self, logo: Option<LogoPath>) {
+        if let Some(path) = logo {
+            self.logos.remove(path.as_str()).await;
+        }
     }
 
     /// Applies a partial update to the addressed customer.
@@ -397,19 +432,26 @@ impl<'a> Customers<'a> {
         if reference.as_deref().is_some_and(|r| !reference_fits(r, MAX_NAME)) {
             return Err(ApiError::SaveFailed(Resource::Customer));
         }
-        let (fields, links) = self.changes(&input, Some(current)).await?;
+        let (mut fields, links) = self.changes(&input, Some(current)).await?;
+        let logo = self.store_logo(&input, &mut fields).await?;
         let patch = Patch {
             reference,
             fields,
             now: Timestamp::now(),
             links,
         };
-        let record = self
-            .store
-            .update(&self.scope, current.id, patch)
-            .await
-            .map_err(|e| self.fail(e, target))?;
-        self.view(record).await
+        match self.store.update(&self.scope, current.id, patch).await {
+            Ok(record) => {
+                if let (Some(_), Some(replaced)) = (&logo, current.field("logo").as_str()) {
+                    self.logos.remove(replaced).await;
+                }
+                self.view(record).await
+            }
+            Err(error) => {
+                self.discard_logo(logo).await;
+                Err(self.fail(error, target))
+            }
+        }
     }
 
     /// Creates the customer with this reference, or updates it. Returns whether it was created.
@@ -441,11 +483,15 @@ impl<'a> Customers<'a> {
 
     /// Deletes the addressed customer; `delete_failed` while it has sub-customers.
     pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
-        let id = self.find(target).await?.id;
+        let customer = self.find(target).await?;
         self.store
-            .delete(&self.scope, id)
+            .delete(&self.scope, customer.id)
             .await
-            .map_err(|e| self.fail(e, target))
+            .map_err(|e| self.fail(e, target))?;
+        if let Some(logo) = customer.field("logo").as_str() {
+            self.logos.remove(logo).await;
+        }
+        Ok(())
     }
 
     /// The addressed customer.
@@ -528,7 +574,7 @@ impl<'a> Customers<'a> {
             .map(|record| {
                 let group = record.field("categoryId").as_u64().and_then(|id| groups.get(&id));
                 let parent = record.field("parentId").as_u64().and_then(|id| parents.get(&id));
-                render(record, self.org, &self.refs, group, parent)
+                render(record, self.org, &self.refs, group, parent, self.logos)
             })
             .collect())
     }
@@ -552,6 +598,7 @@ fn render(
     refs: &ReferenceData,
     group: Option<&Record>,
     parent: Option<&Record>,
+    logos: &Logos,
 ) -> Value {
     let field = |name: &str| record.field(name).clone();
     let named = |items: &[Named], id_field: &str, collection: &str| {
@@ -610,16 +657,12 @@ fn render(
     );
     put("customerSegmentation", json!(segmentation));
     put("pocTenus", Value::Null);
-    for name in [
-        "email",
+    put("email", field("email"));
+    put(
         "logo",
-        "phone",
-        "mobile",
-        "fax",
-        "comment",
-        "barcode",
-        "isSameAddress",
-    ] {
+        json!(record.field("logo").as_str().map(|path| logos.url(path))),
+    );
+    for name in ["phone", "mobile", "fax", "comment", "barcode", "isSameAddress"] {
         put(name, field(name));
     }
     for name in [

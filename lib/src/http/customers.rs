@@ -12,7 +12,12 @@ use crate::list::ListQuery;
 use crate::store::Organization;
 
 async fn customers<'a>(app: &'a App, org: &'a Organization) -> Result<Customers<'a>, ApiError> {
-    Ok(Customers::new(app.store(), app.references(org).await?, org))
+    Ok(Customers::new(
+        app.store(),
+        app.logos(),
+        app.references(org).await?,
+        org,
+    ))
 }
 
 async fn input(request: &Request) -> Result<CustomerInput, ApiError> {

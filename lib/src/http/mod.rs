@@ -10,8 +10,10 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::input::Target;
+use crate::logos::Logos;
 use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData};
 use crate::routes::Operation;
+use crate::settings::LogoSettings;
 use crate::settings::{Settings, StoreSettings};
 use crate::store::{DynamoStore, EmbeddedStore, Organization, RecordStore, Store, StoreError};
 
@@ -22,6 +24,7 @@ mod groups;
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
+    logos: Arc<Logos>,
     references: Arc<ReferenceCache>,
     org_claim: String,
 }
@@ -74,9 +77,10 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
 
 impl App {
     /// An app over `store`, reading the organization from the JWT claim `org_claim`.
-    pub fn new(store: Arc<dyn Store>, org_claim: impl Into<String>) -> Self {
+    pub fn new(store: Arc<dyn Store>, logos: Arc<Logos>, org_claim: impl Into<String>) -> Self {
         App {
             store,
+            logos,
             references: Arc::new(ReferenceCache::new(CACHE_TTL)),
             org_claim: org_claim.into(),
         }
@@ -95,7 +99,16 @@ impl App {
             }
             StoreSettings::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
         };
-        Ok(App::new(store, settings.org_claim.clone()))
+        let logos = match &settings.logos {
+            Some(logos) => Arc::new(Logos::new(object_store(logos).await, logos.base_url.clone())),
+            None => Arc::new(Logos::unavailable()),
+        };
+        Ok(App::new(store, logos, settings.org_claim.clone()))
+    }
+
+    /// The logo storage.
+    pub fn logos(&self) -> &Logos {
+        &self.logos
     }
 
     /// The store.
@@ -234,4 +247,21 @@ fn content_type(request: &Request) -> Option<&str> {
         .headers()
         .get("content-type")
         .and_then(|value| value.to_str().ok())
+}
+
+/// The object store logo settings name: S3, or a directory with the resizer run on each upload.
+pub async fn object_store(settings: &LogoSettings) -> Arc<dyn crate::logos::ObjectStore> {
+    use crate::logos::objects::ResizeOnPut;
+    use crate::logos::{DirObjectStore, S3ObjectStore};
+    use crate::settings::LogoStorage;
+    match &settings.storage {
+        LogoStorage::S3 { bucket, endpoint } => {
+            let client = crate::aws::s3_client(endpoint.as_deref()).await;
+            Arc::new(S3ObjectStore::new(client, bucket.clone()))
+        }
+        LogoStorage::Dir { dir } => Arc::new(ResizeOnPut::new(
+            Arc::new(DirObjectStore::new(dir.clone())),
+            settings.boxes,
+        )),
+    }
 }
