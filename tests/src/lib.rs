@@ -160,6 +160,33 @@ pub struct TestApi {
     pub objects: Arc<dyn ObjectStore>,
     /// The logo directory (embedded adapter only; kept until drop).
     pub objects_dir: Option<TempDir>,
+    /// The logo bucket (DynamoDB adapter only).
+    pub bucket: Option<(aws_sdk_s3::Client, String)>,
+}
+
+/// A `multipart/form-data` body of text fields and files `(field, file name, bytes)`, with its
+/// content type.
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Vec<u8>, String) {
+    const BOUNDARY: &str = "----api-tests-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, file_name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={BOUNDARY}"))
 }
 
 /// Public base URL of logos in tests.
@@ -183,15 +210,16 @@ impl TestApi {
         reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
             .await
             .expect("seed reference data");
-        let (objects_dir, raw): (Option<TempDir>, Arc<dyn ObjectStore>) = match adapter {
+        let (objects_dir, bucket, raw): (Option<TempDir>, _, Arc<dyn ObjectStore>) = match adapter {
             Adapter::Embedded => {
                 let dir = tempfile::tempdir().expect("logo dir");
                 let objects = Arc::new(DirObjectStore::new(dir.path()));
-                (Some(dir), objects)
+                (Some(dir), None, objects)
             }
             Adapter::Dynamo => {
                 let (client, bucket) = fresh_bucket().await;
-                (None, Arc::new(S3ObjectStore::new(client, bucket)))
+                let objects = Arc::new(S3ObjectStore::new(client.clone(), bucket.clone()));
+                (None, Some((client, bucket)), objects)
             }
         };
         let objects: Arc<dyn ObjectStore> =
@@ -203,6 +231,7 @@ impl TestApi {
             store,
             objects: raw,
             objects_dir,
+            bucket,
         }
     }
 
@@ -243,6 +272,40 @@ impl TestApi {
             body,
             content_type,
         }
+    }
+
+    /// Every object key in the logo storage, sorted.
+    pub async fn object_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(dir) = &self.objects_dir {
+            let mut pending = vec![dir.path().to_path_buf()];
+            while let Some(current) = pending.pop() {
+                for entry in std::fs::read_dir(&current).expect("read dir").flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        pending.push(path);
+                    } else if let Ok(relative) = path.strip_prefix(dir.path()) {
+                        keys.push(relative.to_string_lossy().replace('\\', "/"));
+                    }
+                }
+            }
+        }
+        if let Some((client, bucket)) = &self.bucket {
+            let listed = client
+                .list_objects_v2()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("list objects");
+            keys.extend(
+                listed
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        keys.sort();
+        keys
     }
 
     /// `GET` as `entity1`.

@@ -123,17 +123,9 @@ fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// A `multipart/form-data` body with a fixed boundary, and its content type.
+/// A `multipart/form-data` body of text fields, and its content type.
 fn multipart(pairs: &[(&str, &str)]) -> (Vec<u8>, String) {
-    let mut body = Vec::new();
-    for (name, value) in pairs {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
-        body.extend_from_slice(value.as_bytes());
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={BOUNDARY}"))
+    api_tests::multipart(pairs, &[])
 }
 
 /// A form request as the holder of `token`.
