@@ -34,8 +34,8 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     use crate::settings::LogoStorage;
 
     lambda_http::tracing::init_default_subscriber();
-    let logos = Settings::logos_from_vars(&|name| std::env::var(name).ok())?
-        .ok_or("LOGO_BUCKET and LOGO_BASE_URL are required by the resizer")?;
+    let logos = Settings::resizer_from_vars(&|name| std::env::var(name).ok())?
+        .ok_or("LOGO_BUCKET is required by the resizer")?;
     let LogoStorage::S3 { .. } = &logos.storage else {
         return Err("the resizer works on S3".into());
     };

@@ -135,15 +135,26 @@ impl Settings {
     pub fn logos_from_vars(
         var: &impl Fn(&str) -> Option<String>,
     ) -> Result<Option<LogoSettings>, SettingsError> {
-        let Some(bucket) = var("LOGO_BUCKET").filter(|b| !b.is_empty()) else {
+        let Some(mut logos) = Self::resizer_from_vars(var)? else {
             return Ok(None);
         };
-        let base_url = var("LOGO_BASE_URL")
+        logos.base_url = var("LOGO_BASE_URL")
             .filter(|u| !u.is_empty())
             .ok_or(SettingsError {
                 name: "LOGO_BASE_URL",
                 problem: "is required with LOGO_BUCKET",
             })?;
+        Ok(Some(logos))
+    }
+
+    /// The resizer's settings: the bucket, an optional endpoint and the variant boxes (it never
+    /// builds URLs, so it needs no `LOGO_BASE_URL`).
+    pub fn resizer_from_vars(
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<LogoSettings>, SettingsError> {
+        let Some(bucket) = var("LOGO_BUCKET").filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
         let read_box = |name: &'static str, default: BoundingBox| match var(name) {
             None => Ok(default),
             Some(text) => BoundingBox::parse(&text).ok_or(SettingsError {
@@ -157,7 +168,7 @@ impl Settings {
                 bucket,
                 endpoint: var("S3_ENDPOINT").filter(|e| !e.is_empty()),
             },
-            base_url,
+            base_url: String::new(),
             boxes: VariantBoxes {
                 small: read_box("LOGO_SMALL_BOX", defaults.small)?,
                 medium: read_box("LOGO_MEDIUM_BOX", defaults.medium)?,
