@@ -107,88 +107,81 @@ impl Gateway {
         let Some(org) = self.tokens.organization(header("authorization")) else {
             return error_response(&ApiError::Unauthorized);
         };
-        let event = self.event(
-            &request,
-            &format!("{} {}", route.method, route.path),
-            &params,
-            org,
-        );
+        let request_id = format!("local-{}", self.next_request.fetch_add(1, Ordering::Relaxed));
+        let route_key = format!("{} {}", route.method, route.path);
+        let event = api_gateway_event(&request, &route_key, &params, (&self.org_claim, org), &request_id);
         match lambda_request(event) {
             Some(lambda_request) => self.app.handle(route.operation, lambda_request).await,
             None => error_response(&ApiError::ServerError),
         }
     }
+}
 
-    /// The API Gateway HTTP API v2 event for `request`.
-    fn event(
-        &self,
-        request: &HttpRequest,
-        route_key: &str,
-        params: &HashMap<String, String>,
-        org: &str,
-    ) -> Value {
-        let mut headers = serde_json::Map::new();
-        for (name, value) in &request.headers {
-            let name = name.to_ascii_lowercase();
-            let joined = match headers.get(&name).and_then(Value::as_str) {
-                Some(previous) => format!("{previous},{value}"),
-                None => value.clone(),
-            };
-            headers.insert(name, Value::String(joined));
-        }
-        let content_type = headers.get("content-type").and_then(Value::as_str).unwrap_or("");
-        let text = is_text(content_type)
-            .then(|| std::str::from_utf8(&request.body).ok())
-            .flatten();
-        let (body, base64) = match (request.body.is_empty(), text) {
-            (true, _) => (Value::Null, false),
-            (false, Some(text)) => (Value::String(text.to_owned()), false),
-            (false, None) => (
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&request.body)),
-                true,
-            ),
+/// The API Gateway HTTP API (payload v2) event for `request` on `route_key` (e.g.
+/// `GET /api/v1.0/customers/{id}`), as the JWT authorizer passes it on with `claim` = (name, value).
+pub fn api_gateway_event(
+    request: &HttpRequest,
+    route_key: &str,
+    params: &HashMap<String, String>,
+    claim: (&str, &str),
+    request_id: &str,
+) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &request.headers {
+        let name = name.to_ascii_lowercase();
+        let joined = match headers.get(&name).and_then(Value::as_str) {
+            Some(previous) => format!("{previous},{value}"),
+            None => value.clone(),
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let request_id = format!(
-            "local-{}-{}",
-            now.as_millis(),
-            self.next_request.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": route_key,
-            "rawPath": request.path,
-            "rawQueryString": request.query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "local",
-                "apiId": "local",
-                "authorizer": { "jwt": { "claims": { self.org_claim.clone(): org }, "scopes": null } },
-                "domainName": "localhost",
-                "domainPrefix": "localhost",
-                "http": {
-                    "method": request.method,
-                    "path": request.path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null),
-                },
-                "requestId": request_id,
-                "routeKey": route_key,
-                "stage": "$default",
-                "time": "",
-                "timeEpoch": u64::try_from(now.as_millis()).unwrap_or(0),
-            },
-            "body": body,
-            "isBase64Encoded": base64,
-        });
-        if !params.is_empty() {
-            event["pathParameters"] = json!(params);
-        }
-        event
+        headers.insert(name, Value::String(joined));
     }
+    let content_type = headers.get("content-type").and_then(Value::as_str).unwrap_or("");
+    let text = is_text(content_type)
+        .then(|| std::str::from_utf8(&request.body).ok())
+        .flatten();
+    let (body, base64) = match (request.body.is_empty(), text) {
+        (true, _) => (Value::Null, false),
+        (false, Some(text)) => (Value::String(text.to_owned()), false),
+        (false, None) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(&request.body)),
+            true,
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "local",
+            "authorizer": { "jwt": { "claims": { claim.0: claim.1 }, "scopes": null } },
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": u64::try_from(now.as_millis()).unwrap_or(0),
+        },
+        "body": body,
+        "isBase64Encoded": base64,
+    });
+    if !params.is_empty() {
+        event["pathParameters"] = json!(params);
+    }
+    event
 }
 
 /// Turns an API Gateway event into the `Request` `lambda_http` hands a Lambda handler.

@@ -2,6 +2,7 @@
 //! both adapters, and an in-process API client going through the local API Gateway stand-in.
 
 pub mod contract;
+pub mod runtime;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
