@@ -38,6 +38,31 @@ impl fmt::Display for Target {
     }
 }
 
+/// Checks parameter names: unknown ones are `invalid_param` (all of them, in order), a repeated
+/// one is `invalid_param_type`.
+pub fn check_names<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    known: impl Fn(&str) -> bool,
+) -> Result<(), ApiError> {
+    let mut unknown: Vec<String> = Vec::new();
+    for name in names.clone() {
+        if !known(name) && !unknown.iter().any(|u| u == name) {
+            unknown.push(name.to_owned());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::InvalidParam(unknown));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            return Err(ApiError::bad_type(name));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
 /// A JSON object body, checked against the keys an operation accepts.
 #[derive(Debug)]
 pub struct JsonInput {

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::input::check_names;
 use crate::store::{Record, compare_values};
 use crate::time::Timestamp;
 
@@ -205,22 +206,7 @@ impl ListQuery {
                 || spec.bool_filters.contains(&name)
                 || date_filter(name).is_some()
         };
-        let mut unknown: Vec<String> = Vec::new();
-        for (name, _) in &params {
-            if !known(name) && !unknown.contains(name) {
-                unknown.push(name.clone());
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ApiError::InvalidParam(unknown));
-        }
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, _) in &params {
-            if seen.contains(&name.as_str()) {
-                return Err(ApiError::bad_type(name));
-            }
-            seen.push(name);
-        }
+        check_names(params.iter().map(|(name, _)| name.as_str()), known)?;
 
         let mut query = ListQuery {
             offset: 0,

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::form::FormData;
+use crate::input::check_names;
 use crate::logos::Upload;
 
 /// Plain text parameters and their longest accepted length, in characters.
@@ -143,32 +144,12 @@ impl CustomerInput {
                 || DOUBLE_FIELDS.iter().any(|(f, _, _)| *f == name)
                 || OTHER_PARAMS.contains(&name)
         };
-        let mut unknown: Vec<String> = Vec::new();
         let names = form
             .values
             .iter()
-            .map(|(n, _)| n)
-            .chain(form.files.iter().map(|f| &f.name));
-        for name in names {
-            if !known(name) && !unknown.contains(name) {
-                unknown.push(name.clone());
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ApiError::InvalidParam(unknown));
-        }
-        let mut seen: Vec<&str> = Vec::new();
-        let names = form
-            .values
-            .iter()
-            .map(|(n, _)| n)
-            .chain(form.files.iter().map(|f| &f.name));
-        for name in names {
-            if seen.contains(&name.as_str()) {
-                return Err(bad(name));
-            }
-            seen.push(name);
-        }
+            .map(|(n, _)| n.as_str())
+            .chain(form.files.iter().map(|f| f.name.as_str()));
+        check_names(names, known)?;
         let value = |name: &str| form.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim());
         let external = match value("useExternalId") {
             None | Some("") => false,

@@ -373,14 +373,20 @@ impl DynamoStore {
         for (name, value) in [("count", records.len() as u64), ("next-id", last_id)] {
             let mut item = key(counter_pk(scope, name), COUNTER_SK);
             item.insert("value".into(), n(value));
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(backend)?;
+            self.put_item(item).await?;
         }
+        Ok(())
+    }
+
+    /// An unconditional `PutItem`.
+    async fn put_item(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -1001,13 +1007,6 @@ impl ReferenceDataStore for DynamoStore {
             "data".into(),
             serde_dynamo::to_attribute_value(data).map_err(|e| StoreError::Backend(e.to_string()))?,
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.put_item(item).await
     }
 }
