@@ -1,8 +1,9 @@
 //! Lambda `customer-delete`: Deletes a customer, by id or reference.
 
+use customer_api::http::handlers;
 use customer_api::{Operation, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::serve(Operation::DeleteCustomer).await
+    lambda::serve_storing_logos(Operation::DeleteCustomer, handlers::DELETE_CUSTOMER).await
 }

@@ -1,8 +1,9 @@
 //! Lambda `customer-update`: Partially updates a customer, by id or reference.
 
+use customer_api::http::handlers;
 use customer_api::{Operation, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda::serve(Operation::UpdateCustomer).await
+    lambda::serve_storing_logos(Operation::UpdateCustomer, handlers::UPDATE_CUSTOMER).await
 }

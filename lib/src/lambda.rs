@@ -5,21 +5,77 @@ use std::sync::Arc;
 
 use lambda_http::{Request, service_fn};
 
-use crate::http::App;
+use crate::http::{App, Handler};
+use crate::logos::objects::Unavailable;
+use crate::logos::{Logos, S3ObjectStore};
 use crate::routes::Operation;
-use crate::settings::Settings;
+use crate::settings::{LogoStorage, Settings, StoreSettings};
+use crate::store::DynamoStore;
 
-/// Configures logging, builds the app (and its SDK clients) once, then serves `operation`.
-pub async fn serve(operation: Operation) -> Result<(), lambda_http::Error> {
+/// What an API function needs of logo storage.
+enum LogoAccess {
+    /// Nothing (customer groups).
+    None,
+    /// Only the public base URL (customers shown or listed).
+    Urls,
+    /// The bucket too (customers created, updated or deleted).
+    Storage,
+}
+
+/// An API function that never touches logos: builds its DynamoDB client once, then serves
+/// `operation` with `handler`.
+pub async fn serve(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
+    serve_api(operation, handler, LogoAccess::None).await
+}
+
+/// An API function that shows logo URLs (`LOGO_BASE_URL`) but never stores logos.
+pub async fn serve_showing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
+    serve_api(operation, handler, LogoAccess::Urls).await
+}
+
+/// An API function that stores or removes logos (`LOGO_BUCKET` and `LOGO_BASE_URL`).
+pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
+    serve_api(operation, handler, LogoAccess::Storage).await
+}
+
+async fn serve_api(
+    operation: Operation,
+    handler: Handler,
+    access: LogoAccess,
+) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
-    if operation.uses_logos() && settings.logos.is_none() {
-        return Err("LOGO_BUCKET and LOGO_BASE_URL are required by the customer functions".into());
-    }
-    let app = Arc::new(App::from_settings(&settings).await?);
+    let StoreSettings::Dynamo {
+        table,
+        endpoint,
+        id_block,
+    } = &settings.store
+    else {
+        return Err("Lambda functions store records in DynamoDB".into());
+    };
+    let client = crate::aws::dynamodb_client(endpoint.as_deref()).await;
+    let store = Arc::new(DynamoStore::new(client, table.clone(), *id_block));
+    let logos = match (access, &settings.logos) {
+        (LogoAccess::None, _) => Logos::unavailable(),
+        (_, None) => {
+            return Err("LOGO_BUCKET and LOGO_BASE_URL are required by the customer functions".into());
+        }
+        (LogoAccess::Urls, Some(logos)) => Logos::new(Arc::new(Unavailable), logos.base_url.clone()),
+        (LogoAccess::Storage, Some(logos)) => {
+            let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
+                return Err("Lambda functions store logos in S3".into());
+            };
+            let client = crate::aws::s3_client(endpoint.as_deref()).await;
+            Logos::new(
+                Arc::new(S3ObjectStore::new(client, bucket.clone())),
+                logos.base_url.clone(),
+            )
+        }
+    };
+    let app = Arc::new(App::new(store, Arc::new(logos), settings.org_claim.clone()));
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(app.handle(operation, request).await) }
+        async move { Ok::<_, Infallible>(app.handle_with(operation, handler, request).await) }
     }))
     .await
 }
@@ -36,10 +92,14 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let logos = Settings::resizer_from_vars(&|name| std::env::var(name).ok())?
         .ok_or("LOGO_BUCKET is required by the resizer")?;
-    let LogoStorage::S3 { .. } = &logos.storage else {
+    let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
         return Err("the resizer works on S3".into());
     };
-    let resizer = Arc::new(Resizer::new(crate::http::object_store(&logos).await, logos.boxes));
+    let objects = Arc::new(S3ObjectStore::new(
+        crate::aws::s3_client(endpoint.as_deref()).await,
+        bucket.clone(),
+    ));
+    let resizer = Arc::new(Resizer::new(objects, logos.boxes));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| {
             let resizer = Arc::clone(&resizer);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, BoxFuture, Request, RequestExt, Response};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -40,6 +40,59 @@ const DELETED: Deleted = Deleted {
     success: "true",
     success_description: "Instance deleted successfully",
 };
+
+/// The code of one operation: request in, documented response (or error) out.
+pub type Handler =
+    for<'a> fn(&'a App, &'a Organization, &'a Request) -> BoxFuture<'a, Result<Response<Body>, ApiError>>;
+
+/// Every operation's handler, one constant each: a Lambda `main` names its own, so its binary
+/// links only that operation's code.
+pub mod handlers {
+    use super::{Handler, customers, groups};
+
+    /// `group-list`.
+    pub const LIST_GROUPS: Handler = |app, org, request| Box::pin(groups::list(app, org, request));
+    /// `group-show`.
+    pub const SHOW_GROUP: Handler = |app, org, request| Box::pin(groups::show(app, org, request));
+    /// `group-create`.
+    pub const CREATE_GROUP: Handler = |app, org, request| Box::pin(groups::create(app, org, request));
+    /// `group-update`.
+    pub const UPDATE_GROUP: Handler = |app, org, request| Box::pin(groups::update(app, org, request));
+    /// `group-upsert`.
+    pub const UPSERT_GROUP: Handler = |app, org, request| Box::pin(groups::upsert(app, org, request));
+    /// `group-delete`.
+    pub const DELETE_GROUP: Handler = |app, org, request| Box::pin(groups::delete(app, org, request));
+    /// `customer-list`.
+    pub const LIST_CUSTOMERS: Handler = |app, org, request| Box::pin(customers::list(app, org, request));
+    /// `customer-show`.
+    pub const SHOW_CUSTOMER: Handler = |app, org, request| Box::pin(customers::show(app, org, request));
+    /// `customer-create`.
+    pub const CREATE_CUSTOMER: Handler = |app, org, request| Box::pin(customers::create(app, org, request));
+    /// `customer-update`.
+    pub const UPDATE_CUSTOMER: Handler = |app, org, request| Box::pin(customers::update(app, org, request));
+    /// `customer-upsert`.
+    pub const UPSERT_CUSTOMER: Handler = |app, org, request| Box::pin(customers::upsert(app, org, request));
+    /// `customer-delete`.
+    pub const DELETE_CUSTOMER: Handler = |app, org, request| Box::pin(customers::delete(app, org, request));
+}
+
+/// The handler of `operation` (used by `local-api`, which serves them all).
+pub fn handler(operation: Operation) -> Handler {
+    match operation {
+        Operation::ListGroups => handlers::LIST_GROUPS,
+        Operation::ShowGroup => handlers::SHOW_GROUP,
+        Operation::CreateGroup => handlers::CREATE_GROUP,
+        Operation::UpdateGroup => handlers::UPDATE_GROUP,
+        Operation::UpsertGroup => handlers::UPSERT_GROUP,
+        Operation::DeleteGroup => handlers::DELETE_GROUP,
+        Operation::ListCustomers => handlers::LIST_CUSTOMERS,
+        Operation::ShowCustomer => handlers::SHOW_CUSTOMER,
+        Operation::CreateCustomer => handlers::CREATE_CUSTOMER,
+        Operation::UpdateCustomer => handlers::UPDATE_CUSTOMER,
+        Operation::UpsertCustomer => handlers::UPSERT_CUSTOMER,
+        Operation::DeleteCustomer => handlers::DELETE_CUSTOMER,
+    }
+}
 
 /// A `{paging, data}` list body.
 #[derive(Serialize)]
@@ -134,10 +187,24 @@ impl App {
 
     /// Serves one request of `operation`; always answers (errors become documented JSON).
     pub async fn handle(&self, operation: Operation, request: Request) -> Response<Body> {
+        self.handle_with(operation, handler(operation), request).await
+    }
+
+    /// Serves one request with `handler` (a Lambda links only its own handler).
+    pub async fn handle_with(
+        &self,
+        operation: Operation,
+        handler: Handler,
+        request: Request,
+    ) -> Response<Body> {
         let request_id = request_id(&request);
         let span = tracing::info_span!("request", %request_id, operation = operation.function_name());
         async {
-            match self.dispatch(operation, &request).await {
+            let answer = match self.organization(&request) {
+                Ok(org) => handler(self, &org, &request).await,
+                Err(error) => Err(error),
+            };
+            match answer {
                 Ok(response) => response,
                 Err(error) => {
                     if error == ApiError::ServerError {
@@ -149,24 +216,6 @@ impl App {
         }
         .instrument(span)
         .await
-    }
-
-    async fn dispatch(&self, operation: Operation, request: &Request) -> Result<Response<Body>, ApiError> {
-        let org = self.organization(request)?;
-        match operation {
-            Operation::ListGroups => groups::list(self, &org, request).await,
-            Operation::ShowGroup => groups::show(self, &org, request).await,
-            Operation::CreateGroup => groups::create(self, &org, request).await,
-            Operation::UpdateGroup => groups::update(self, &org, request).await,
-            Operation::UpsertGroup => groups::upsert(self, &org, request).await,
-            Operation::DeleteGroup => groups::delete(self, &org, request).await,
-            Operation::ListCustomers => customers::list(self, &org, request).await,
-            Operation::ShowCustomer => customers::show(self, &org, request).await,
-            Operation::CreateCustomer => customers::create(self, &org, request).await,
-            Operation::UpdateCustomer => customers::update(self, &org, request).await,
-            Operation::UpsertCustomer => customers::upsert(self, &org, request).await,
-            Operation::DeleteCustomer => customers::delete(self, &org, request).await,
-        }
     }
 
     /// The caller's organization, from the authorizer's claims (JWT or Lambda authorizer).
