@@ -1,0 +1,79 @@
+//! `bench`: the product's performance, each figure beside a baseline measured in the same run
+//! (the machines are shared and noisy, so ratios are what compare).
+//!
+//! ```sh
+//! cargo build --release -p functions -p bench && ./target/release/bench          # full
+//! cargo run -p bench -- --quick                                                  # a few seconds
+//! ```
+//!
+//! It needs the local DynamoDB/S3 API server that `./tests/run` installs into `.venv` (or
+//! `TEST_DYNAMODB_ENDPOINT`). It installs nothing itself, prints markdown tables, and exits
+//! non-zero only when it cannot run.
+
+mod cold_start;
+mod environment;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// How the benchmark runs.
+pub struct Options {
+    /// A few seconds, for CI: one sample each, small data.
+    pub quick: bool,
+    /// Where the function binaries are (`target/release` by default, else `target/debug`).
+    pub bin_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut quick = false;
+    let mut bin_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--bin-dir" => bin_dir = Some(PathBuf::from(args.next().ok_or("--bin-dir needs a directory")?)),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: bench [--quick] [--bin-dir DIR]"
+                ));
+            }
+        }
+    }
+    let bin_dir = bin_dir.unwrap_or_else(|| {
+        let release = environment::workspace().join("target/release");
+        if release.join("hello-lambda").exists() && release.join("group-list").exists() && !quick {
+            release
+        } else {
+            environment::workspace().join("target/debug")
+        }
+    });
+    Ok(Options { quick, bin_dir })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match environment::DynamoServer::start() {
+        Ok(server) => server,
+        Err(message) => {
+            eprintln!("bench: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "# Benchmarks ({}; binaries from {})\n",
+        if options.quick { "quick" } else { "full" },
+        options.bin_dir.display()
+    );
+    if let Err(message) = cold_start::run(&options, &server.endpoint).await {
+        eprintln!("bench: cold start: {message}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
