@@ -12,6 +12,7 @@
 
 mod cold_start;
 mod environment;
+mod handlers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,10 @@ async fn main() -> ExitCode {
     );
     if let Err(message) = cold_start::run(&options, &server.endpoint).await {
         eprintln!("bench: cold start: {message}");
+        return ExitCode::from(1);
+    }
+    if let Err(message) = handlers::run(&options).await {
+        eprintln!("bench: handler cost: {message}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

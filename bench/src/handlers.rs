@@ -1,0 +1,237 @@
+//! Handler cost, warm and in-process on the embedded store: the CPU time of each operation beside
+//! the floor any implementation pays, `serde_json` serialising the same response body.
+
+use std::sync::Arc;
+
+use api_tests::{ENTITY1, multipart};
+use customer_api::App;
+use customer_api::gateway::{Gateway, HttpRequest, Tokens};
+use customer_api::logos::resize::samples::encoded;
+use customer_api::logos::{DirObjectStore, ImageFormat, Logos};
+use customer_api::reference_data;
+use customer_api::store::EmbeddedStore;
+use serde_json::Value;
+
+use crate::Options;
+
+/// Target: each operation at most this many times its floor.
+const TARGET: f64 = 3.0;
+
+/// CPU time of this process, in microseconds (all threads: the embedded store works on
+/// blocking threads).
+pub fn cpu_micros() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
+}
+
+struct Api {
+    gateway: Gateway,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let store = Arc::new(EmbeddedStore::open(&dir.path().join("store")).map_err(|e| e.to_string())?);
+        reference_data::seed(store.as_ref(), reference_data::SEED_JSON).await?;
+        let objects = Arc::new(DirObjectStore::new(dir.path().join("objects")));
+        let app = App::new(
+            store,
+            Arc::new(Logos::new(objects, "https://cdn.bench")),
+            "organization",
+        );
+        Ok(Api {
+            gateway: Gateway::new(app, Tokens::demo(), "organization"),
+            _dir: dir,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> (u16, Value) {
+        let response = self
+            .gateway
+            .serve(HttpRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                query: query.to_owned(),
+                headers: vec![
+                    ("content-type".to_owned(), content_type.to_owned()),
+                    ("authorization".to_owned(), format!("Bearer {ENTITY1}")),
+                ],
+                body,
+            })
+            .await;
+        let status = response.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null),
+        )
+    }
+}
+
+/// Mean CPU microseconds of `iterations` runs of `work`.
+async fn measure<F, Fut>(iterations: usize, mut work: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let started = cpu_micros();
+    for i in 0..iterations {
+        work(i).await;
+    }
+    (cpu_micros() - started) / iterations as f64
+}
+
+/// Mean CPU microseconds of serialising `body`.
+fn floor(iterations: usize, body: &Value) -> f64 {
+    let started = cpu_micros();
+    let mut bytes = 0;
+    for _ in 0..iterations * 10 {
+        bytes += serde_json::to_vec(std::hint::black_box(body))
+            .map(|v| v.len())
+            .unwrap_or(0);
+    }
+    std::hint::black_box(bytes);
+    (cpu_micros() - started) / (iterations * 10) as f64
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Runs the handler-cost section and prints its table.
+pub async fn run(options: &Options) -> Result<(), String> {
+    let api = Api::new().await?;
+    let iterations = if options.quick { 20 } else { 300 };
+    let (status, group) = api
+        .call(
+            "POST",
+            "/api/v1.0/customerGroups",
+            "",
+            br#"{"reference":"G","name":"Group"}"#.to_vec(),
+            "application/json",
+        )
+        .await;
+    if status != 201 {
+        return Err(format!("seeding a group answered {status}: {group}"));
+    }
+    for i in 0..120 {
+        let body = format!(
+            "reference=seed-{i}&name=Customer+{i}&categoryId=G&billingCity=Nice&creditLimit=5000&paymentTypes=%5B%7B%22id%22%3D7%7D%5D"
+        );
+        api.call("POST", "/api/v1.0/customers", "", body.into_bytes(), FORM)
+            .await;
+    }
+    let logo = encoded(ImageFormat::Png, 400, 200);
+    let mut rows: Vec<(&str, f64, f64)> = Vec::new();
+
+    let (_, shown) = api
+        .call(
+            "GET",
+            "/api/v1.0/customers/reference/seed-1",
+            "",
+            Vec::new(),
+            FORM,
+        )
+        .await;
+    let show = measure(iterations, |_| async {
+        api.call(
+            "GET",
+            "/api/v1.0/customers/reference/seed-1",
+            "",
+            Vec::new(),
+            FORM,
+        )
+        .await;
+    })
+    .await;
+    rows.push(("show a customer", show, floor(iterations, &shown)));
+
+    let (_, page) = api
+        .call("GET", "/api/v1.0/customers", "max=100", Vec::new(), FORM)
+        .await;
+    let list = measure(iterations.min(100), |_| async {
+        api.call("GET", "/api/v1.0/customers", "max=100", Vec::new(), FORM)
+            .await;
+    })
+    .await;
+    rows.push(("list a page of 100", list, floor(iterations, &page)));
+
+    let form_body = |i: usize| {
+        format!("reference=form-{i}&name=New+{i}&categoryId=G&email=a%40b.c&creditLimit=10").into_bytes()
+    };
+    let (_, created) = api
+        .call("POST", "/api/v1.0/customers", "", form_body(usize::MAX), FORM)
+        .await;
+    let create = measure(iterations, |i| {
+        let body = form_body(i);
+        let api = &api;
+        async move {
+            api.call("POST", "/api/v1.0/customers", "", body, FORM).await;
+        }
+    })
+    .await;
+    rows.push(("create by form", create, floor(iterations, &created)));
+
+    let with_logo = |i: usize| {
+        multipart(
+            &[("reference", &format!("logo-{i}")), ("name", "With logo")],
+            &[("imageFile", "logo.png", &logo)],
+        )
+    };
+    let (body, content_type) = with_logo(usize::MAX);
+    let (_, created_with_logo) = api
+        .call("POST", "/api/v1.0/customers", "", body, &content_type)
+        .await;
+    let create_logo = measure(iterations, |i| {
+        let (body, content_type) = with_logo(i);
+        let api = &api;
+        async move {
+            api.call("POST", "/api/v1.0/customers", "", body, &content_type)
+                .await;
+        }
+    })
+    .await;
+    rows.push((
+        "create by multipart with a logo",
+        create_logo,
+        floor(iterations, &created_with_logo),
+    ));
+
+    let (_, updated) = api
+        .call(
+            "POST",
+            "/api/v1.0/customers/reference/seed-2",
+            "",
+            b"city=Lyon".to_vec(),
+            FORM,
+        )
+        .await;
+    let update = measure(iterations, |i| {
+        let body = format!("city=City+{i}&onHold=true").into_bytes();
+        let api = &api;
+        async move {
+            api.call("POST", "/api/v1.0/customers/reference/seed-2", "", body, FORM)
+                .await;
+        }
+    })
+    .await;
+    rows.push(("partial update", update, floor(iterations, &updated)));
+
+    println!(
+        "## Handler cost (warm, in-process, embedded store; CPU µs per request, mean of {iterations})\n"
+    );
+    println!("| operation | CPU (µs) | floor: serde_json of the same body (µs) | ratio |");
+    println!("| --- | --- | --- | --- |");
+    for (name, cost, floor) in rows {
+        let ratio = cost / floor;
+        let flag = if ratio > TARGET { " ⚠" } else { "" };
+        println!("| {name} | {cost:.0} | {floor:.1} | {ratio:.1}×{flag} |");
+    }
+    println!("\nTarget: each operation ≤ {TARGET}× its floor. ⚠ marks a miss.\n");
+    Ok(())
+}
