@@ -13,6 +13,7 @@
 mod cold_start;
 mod environment;
 mod handlers;
+mod list_cost;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +79,10 @@ async fn main() -> ExitCode {
     }
     if let Err(message) = handlers::run(&options).await {
         eprintln!("bench: handler cost: {message}");
+        return ExitCode::from(1);
+    }
+    if let Err(message) = list_cost::run(&options, &server.endpoint).await {
+        eprintln!("bench: list cost: {message}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
