@@ -14,6 +14,7 @@ mod cold_start;
 mod environment;
 mod handlers;
 mod list_cost;
+mod resize;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +80,10 @@ async fn main() -> ExitCode {
     }
     if let Err(message) = handlers::run(&options).await {
         eprintln!("bench: handler cost: {message}");
+        return ExitCode::from(1);
+    }
+    if let Err(message) = resize::run(&options) {
+        eprintln!("bench: resize: {message}");
         return ExitCode::from(1);
     }
     if let Err(message) = list_cost::run(&options, &server.endpoint).await {
