@@ -15,6 +15,7 @@ mod environment;
 mod handlers;
 mod list_cost;
 mod resize;
+mod throughput;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,10 @@ async fn main() -> ExitCode {
     }
     if let Err(message) = list_cost::run(&options, &server.endpoint).await {
         eprintln!("bench: list cost: {message}");
+        return ExitCode::from(1);
+    }
+    if let Err(message) = throughput::run(&options) {
+        eprintln!("bench: throughput: {message}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
