@@ -1,15 +1,9 @@
 //! Handler cost, warm and in-process on the embedded store: the CPU time of each operation beside
 //! the floor any implementation pays, `serde_json` serialising the same response body.
 
-use std::sync::Arc;
-
-use api_tests::{ENTITY1, multipart};
-use customer_api::App;
-use customer_api::gateway::{Gateway, HttpRequest, Tokens};
+use api_tests::{Adapter, ENTITY1, TestApi, multipart};
+use customer_api::logos::ImageFormat;
 use customer_api::logos::resize::samples::encoded;
-use customer_api::logos::{DirObjectStore, ImageFormat, Logos};
-use customer_api::reference_data;
-use customer_api::store::EmbeddedStore;
 use serde_json::Value;
 
 use crate::Options;
@@ -24,26 +18,11 @@ pub fn cpu_micros() -> f64 {
     t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
 }
 
-struct Api {
-    gateway: Gateway,
-    _dir: tempfile::TempDir,
-}
+struct Api(TestApi);
 
 impl Api {
-    async fn new() -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let store = Arc::new(EmbeddedStore::open(&dir.path().join("store")).map_err(|e| e.to_string())?);
-        reference_data::seed(store.as_ref(), reference_data::SEED_JSON).await?;
-        let objects = Arc::new(DirObjectStore::new(dir.path().join("objects")));
-        let app = App::new(
-            store,
-            Arc::new(Logos::new(objects, "https://cdn.bench")),
-            "organization",
-        );
-        Ok(Api {
-            gateway: Gateway::new(app, Tokens::demo(), "organization"),
-            _dir: dir,
-        })
+    async fn new() -> Self {
+        Api(TestApi::with_resizer(Adapter::Embedded, false).await)
     }
 
     async fn call(
@@ -54,24 +33,16 @@ impl Api {
         body: Vec<u8>,
         content_type: &str,
     ) -> (u16, Value) {
-        let response = self
-            .gateway
-            .serve(HttpRequest {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                query: query.to_owned(),
-                headers: vec![
-                    ("content-type".to_owned(), content_type.to_owned()),
-                    ("authorization".to_owned(), format!("Bearer {ENTITY1}")),
-                ],
-                body,
-            })
+        let path = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        let reply = self
+            .0
+            .call(method, &path, Some(ENTITY1), &body, content_type)
             .await;
-        let status = response.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null),
-        )
+        (reply.status, reply.body)
     }
 }
 
@@ -105,7 +76,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Runs the handler-cost section and prints its table.
 pub async fn run(options: &Options) -> Result<(), String> {
-    let api = Api::new().await?;
+    let api = Api::new().await;
     let iterations = if options.quick { 20 } else { 300 };
     let (status, group) = api
         .call(

@@ -205,8 +205,14 @@ impl TestApi {
     }
 
     /// An API over a fresh store of `adapter`, with the demo tokens and the demo reference data
-    /// (`infra/seed/reference-data.json`).
+    /// (`infra/seed/reference-data.json`); the resizer runs after each logo upload.
     pub async fn new(adapter: Adapter) -> Self {
+        Self::with_resizer(adapter, true).await
+    }
+
+    /// As [`TestApi::new`], choosing whether the resizer runs after each logo upload (in AWS it
+    /// is another Lambda, so cost measurements leave it out).
+    pub async fn with_resizer(adapter: Adapter, resize_on_upload: bool) -> Self {
         let store = TestStore::new(adapter).await;
         reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
             .await
@@ -223,8 +229,11 @@ impl TestApi {
                 (None, Some((client, bucket)), objects)
             }
         };
-        let objects: Arc<dyn ObjectStore> =
-            Arc::new(ResizeOnPut::new(Arc::clone(&raw), VariantBoxes::default()));
+        let objects: Arc<dyn ObjectStore> = if resize_on_upload {
+            Arc::new(ResizeOnPut::new(Arc::clone(&raw), VariantBoxes::default()))
+        } else {
+            Arc::clone(&raw)
+        };
         let logos = Arc::new(Logos::new(objects, LOGO_BASE));
         let app = App::new(Arc::clone(&store.store), logos, "organization");
         TestApi {
