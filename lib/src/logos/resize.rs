@@ -323,6 +323,7 @@ fn encode(pixels: &Pixels, format: ImageFormat) -> Result<Vec<u8>, ResizeError> 
             };
             let mut encoder = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
             encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+            encoder.set_optimized_huffman_tables(true);
             let (w, h) = (
                 u16::try_from(w).map_err(|e| failed(&e))?,
                 u16::try_from(h).map_err(|e| failed(&e))?,
