@@ -175,12 +175,18 @@ impl Route {
     }
 }
 
+/// The route table, built once per process (`local-api` matches every request against it).
+fn table() -> &'static [Route] {
+    static TABLE: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(routes)
+}
+
 /// The route serving `method` and `path`, with its path parameters.
 pub fn find(method: &str, path: &str) -> Option<(Route, HashMap<String, String>)> {
-    routes()
-        .into_iter()
+    table()
+        .iter()
         .filter(|route| route.method == method)
-        .find_map(|route| route.matches(path).map(|params| (route, params)))
+        .find_map(|route| route.matches(path).map(|params| (route.clone(), params)))
 }
 
 #[cfg(test)]
