@@ -3,48 +3,60 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use lambda_http::{Request, service_fn};
 
 use crate::http::{App, Handler};
 use crate::logos::objects::Unavailable;
 use crate::logos::{Logos, S3ObjectStore};
 use crate::routes::Operation;
-use crate::settings::{LogoStorage, Settings, StoreSettings};
+use crate::settings::{LogoSettings, LogoStorage, Settings, StoreSettings};
 use crate::store::DynamoStore;
-
-/// What an API function needs of logo storage.
-enum LogoAccess {
-    /// Nothing (customer groups).
-    None,
-    /// Only the public base URL (customers shown or listed).
-    Urls,
-    /// The bucket too (customers created, updated or deleted).
-    Storage,
-}
 
 /// An API function that never touches logos: builds its DynamoDB client once, then serves
 /// `operation` with `handler`.
 pub async fn serve(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
-    serve_api(operation, handler, LogoAccess::None).await
+    let (settings, shared) = start().await?;
+    let store = dynamo_store(&settings, &shared)?;
+    let app = App::new(store, Arc::new(Logos::unavailable()), settings.org_claim);
+    run_api(operation, handler, app).await
 }
 
 /// An API function that shows logo URLs (`LOGO_BASE_URL`) but never stores logos.
 pub async fn serve_showing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
-    serve_api(operation, handler, LogoAccess::Urls).await
+    let (settings, shared) = start().await?;
+    let store = dynamo_store(&settings, &shared)?;
+    let logos = logo_settings(&settings)?;
+    let logos = Logos::new(Arc::new(Unavailable), logos.base_url.clone());
+    let app = App::new(store, Arc::new(logos), settings.org_claim);
+    run_api(operation, handler, app).await
 }
 
 /// An API function that stores or removes logos (`LOGO_BUCKET` and `LOGO_BASE_URL`).
 pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
-    serve_api(operation, handler, LogoAccess::Storage).await
+    let (settings, shared) = start().await?;
+    let store = dynamo_store(&settings, &shared)?;
+    let logos = logo_settings(&settings)?;
+    let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
+        return Err("Lambda functions store logos in S3".into());
+    };
+    let objects = S3ObjectStore::new(
+        crate::aws::s3_client(&shared, endpoint.as_deref()),
+        bucket.clone(),
+    );
+    let logos = Logos::new(Arc::new(objects), logos.base_url.clone());
+    let app = App::new(store, Arc::new(logos), settings.org_claim);
+    run_api(operation, handler, app).await
 }
 
-async fn serve_api(
-    operation: Operation,
-    handler: Handler,
-    access: LogoAccess,
-) -> Result<(), lambda_http::Error> {
+/// Logging, settings and the shared AWS configuration: what every API function starts with.
+async fn start() -> Result<(Settings, SdkConfig), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings::from_env()?;
+    Ok((settings, crate::aws::sdk_config().await?))
+}
+
+fn dynamo_store(settings: &Settings, shared: &SdkConfig) -> Result<Arc<DynamoStore>, lambda_http::Error> {
     let StoreSettings::Dynamo {
         table,
         endpoint,
@@ -53,26 +65,19 @@ async fn serve_api(
     else {
         return Err("Lambda functions store records in DynamoDB".into());
     };
-    let client = crate::aws::dynamodb_client(endpoint.as_deref()).await;
-    let store = Arc::new(DynamoStore::new(client, table.clone(), *id_block));
-    let logos = match (access, &settings.logos) {
-        (LogoAccess::None, _) => Logos::unavailable(),
-        (_, None) => {
-            return Err("LOGO_BUCKET and LOGO_BASE_URL are required by the customer functions".into());
-        }
-        (LogoAccess::Urls, Some(logos)) => Logos::new(Arc::new(Unavailable), logos.base_url.clone()),
-        (LogoAccess::Storage, Some(logos)) => {
-            let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
-                return Err("Lambda functions store logos in S3".into());
-            };
-            let client = crate::aws::s3_client(endpoint.as_deref()).await;
-            Logos::new(
-                Arc::new(S3ObjectStore::new(client, bucket.clone())),
-                logos.base_url.clone(),
-            )
-        }
-    };
-    let app = Arc::new(App::new(store, Arc::new(logos), settings.org_claim.clone()));
+    let client = crate::aws::dynamodb_client(shared, endpoint.as_deref());
+    Ok(Arc::new(DynamoStore::new(client, table.clone(), *id_block)))
+}
+
+fn logo_settings(settings: &Settings) -> Result<&LogoSettings, lambda_http::Error> {
+    settings
+        .logos
+        .as_ref()
+        .ok_or_else(|| "LOGO_BUCKET and LOGO_BASE_URL are required by the customer functions".into())
+}
+
+async fn run_api(operation: Operation, handler: Handler, app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(app.handle_with(operation, handler, request).await) }
@@ -87,7 +92,6 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime::{self, LambdaEvent};
 
     use crate::logos::resizer::Resizer;
-    use crate::settings::LogoStorage;
 
     lambda_http::tracing::init_default_subscriber();
     let logos = Settings::resizer_from_vars(&|name| std::env::var(name).ok())?
@@ -95,8 +99,9 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
         return Err("the resizer works on S3".into());
     };
+    let shared = crate::aws::sdk_config().await?;
     let objects = Arc::new(S3ObjectStore::new(
-        crate::aws::s3_client(endpoint.as_deref()).await,
+        crate::aws::s3_client(&shared, endpoint.as_deref()),
         bucket.clone(),
     ));
     let resizer = Arc::new(Resizer::new(objects, logos.boxes));

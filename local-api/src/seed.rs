@@ -27,7 +27,10 @@ async fn main() {
         Some(path) => std::fs::read_to_string(path).unwrap_or_else(|e| exit(&format!("{path}: {e}"))),
         None => reference_data::SEED_JSON.to_owned(),
     };
-    let client = customer_api::aws::dynamodb_client(endpoint.as_deref()).await;
+    let shared = customer_api::aws::sdk_config()
+        .await
+        .unwrap_or_else(|e| exit(&e.to_string()));
+    let client = customer_api::aws::dynamodb_client(&shared, endpoint.as_deref());
     if endpoint.is_some() {
         if let Err(error) = customer_api::store::dynamo::ensure_table(&client, &table).await {
             exit(&error.to_string());

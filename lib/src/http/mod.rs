@@ -147,13 +147,21 @@ impl App {
                 endpoint,
                 id_block,
             } => {
-                let client = crate::aws::dynamodb_client(endpoint.as_deref()).await;
+                let shared = crate::aws::sdk_config()
+                    .await
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                let client = crate::aws::dynamodb_client(&shared, endpoint.as_deref());
                 Arc::new(DynamoStore::new(client, table.clone(), *id_block))
             }
             StoreSettings::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
         };
         let logos = match &settings.logos {
-            Some(logos) => Arc::new(Logos::new(object_store(logos).await, logos.base_url.clone())),
+            Some(logos) => {
+                let objects = object_store(logos)
+                    .await
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                Arc::new(Logos::new(objects, logos.base_url.clone()))
+            }
             None => Arc::new(Logos::unavailable()),
         };
         Ok(App::new(store, logos, settings.org_claim.clone()))
@@ -299,18 +307,20 @@ fn content_type(request: &Request) -> Option<&str> {
 }
 
 /// The object store logo settings name: S3, or a directory with the resizer run on each upload.
-pub async fn object_store(settings: &LogoSettings) -> Arc<dyn crate::logos::ObjectStore> {
+pub async fn object_store(
+    settings: &LogoSettings,
+) -> Result<Arc<dyn crate::logos::ObjectStore>, crate::aws::AwsSetupError> {
     use crate::logos::objects::ResizeOnPut;
     use crate::logos::{DirObjectStore, S3ObjectStore};
     use crate::settings::LogoStorage;
     match &settings.storage {
         LogoStorage::S3 { bucket, endpoint } => {
-            let client = crate::aws::s3_client(endpoint.as_deref()).await;
-            Arc::new(S3ObjectStore::new(client, bucket.clone()))
+            let client = crate::aws::s3_client(&crate::aws::sdk_config().await?, endpoint.as_deref());
+            Ok(Arc::new(S3ObjectStore::new(client, bucket.clone())))
         }
-        LogoStorage::Dir { dir } => Arc::new(ResizeOnPut::new(
+        LogoStorage::Dir { dir } => Ok(Arc::new(ResizeOnPut::new(
             Arc::new(DirObjectStore::new(dir.clone())),
             settings.boxes,
-        )),
+        ))),
     }
 }
