@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo build --release -p functions -p bench && ./target/release/bench          # full
 //! cargo run -p bench -- --quick                                                  # a few seconds
+//! ./target/release/bench --only resize,list-cost                                 # some sections
 //! ```
 //!
 //! It needs the local DynamoDB/S3 API server that `./tests/run` installs into `.venv` (or
@@ -14,6 +15,7 @@ mod cold_start;
 mod environment;
 mod handlers;
 mod list_cost;
+mod quality;
 mod resize;
 mod throughput;
 
@@ -26,19 +28,44 @@ pub struct Options {
     pub quick: bool,
     /// Where the function binaries are (`target/release` by default, else `target/debug`).
     pub bin_dir: PathBuf,
+    /// The sections to run (`--only a,b`); all when empty.
+    pub only: Vec<String>,
+}
+
+/// The sections, in the order they run.
+const SECTIONS: [&str; 5] = ["cold-start", "handlers", "resize", "list-cost", "throughput"];
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut quick = false;
     let mut bin_dir = None;
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--bin-dir" => bin_dir = Some(PathBuf::from(args.next().ok_or("--bin-dir needs a directory")?)),
+            "--only" => {
+                let list = args.next().ok_or("--only needs a section list")?;
+                for section in list.split(',') {
+                    if !SECTIONS.contains(&section) {
+                        return Err(format!(
+                            "unknown section {section}; sections: {}",
+                            SECTIONS.join(", ")
+                        ));
+                    }
+                    only.push(section.to_owned());
+                }
+            }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: bench [--quick] [--bin-dir DIR]"
+                    "unknown argument {other}; usage: bench [--quick] [--bin-dir DIR] [--only {}]",
+                    SECTIONS.join(",")
                 ));
             }
         }
@@ -51,7 +78,7 @@ fn parse_args() -> Result<Options, String> {
             environment::workspace().join("target/debug")
         }
     });
-    Ok(Options { quick, bin_dir })
+    Ok(Options { quick, bin_dir, only })
 }
 
 #[tokio::main]
@@ -75,23 +102,33 @@ async fn main() -> ExitCode {
         if options.quick { "quick" } else { "full" },
         options.bin_dir.display()
     );
-    if let Err(message) = cold_start::run(&options, &server.endpoint).await {
+    if options.runs("cold-start")
+        && let Err(message) = cold_start::run(&options, &server.endpoint).await
+    {
         eprintln!("bench: cold start: {message}");
         return ExitCode::from(1);
     }
-    if let Err(message) = handlers::run(&options).await {
+    if options.runs("handlers")
+        && let Err(message) = handlers::run(&options).await
+    {
         eprintln!("bench: handler cost: {message}");
         return ExitCode::from(1);
     }
-    if let Err(message) = resize::run(&options) {
+    if options.runs("resize")
+        && let Err(message) = resize::run(&options)
+    {
         eprintln!("bench: resize: {message}");
         return ExitCode::from(1);
     }
-    if let Err(message) = list_cost::run(&options, &server.endpoint).await {
+    if options.runs("list-cost")
+        && let Err(message) = list_cost::run(&options, &server.endpoint).await
+    {
         eprintln!("bench: list cost: {message}");
         return ExitCode::from(1);
     }
-    if let Err(message) = throughput::run(&options) {
+    if options.runs("throughput")
+        && let Err(message) = throughput::run(&options)
+    {
         eprintln!("bench: throughput: {message}");
         return ExitCode::from(1);
     }

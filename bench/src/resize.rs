@@ -2,7 +2,7 @@
 //! file of a generated corpus. Both run as child processes, measured the same way: CPU time from
 //! `getrusage(RUSAGE_CHILDREN)`, peak memory from the child's `VmHWM`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,10 +11,13 @@ use customer_api::logos::resize::samples::encoded;
 use customer_api::logos::{MAX_BYTES, resize::VariantBoxes};
 
 use crate::Options;
+use crate::quality::Reference;
 
 const CPU_TARGET: f64 = 0.3;
 const FORMAT_TARGET: f64 = 0.5;
 const RSS_TARGET: f64 = 0.6;
+/// Target: variant PSNR at most this many dB below vipsthumbnail's.
+const PSNR_TARGET_DB: f64 = 1.0;
 
 fn children_cpu_seconds() -> f64 {
     use nix::sys::resource::{UsageWho, getrusage};
@@ -71,6 +74,13 @@ struct Row {
     vips_rss: f64,
     ours_jpeg_bytes: u64,
     vips_jpeg_bytes: u64,
+    /// PSNR (dB) of each downscaled variant against the reference: ours, vipsthumbnail's.
+    psnr: Vec<(f64, f64)>,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if count == 0 { f64::NAN } else { sum / count as f64 }
 }
 
 fn extension(format: ImageFormat) -> &'static str {
@@ -80,10 +90,6 @@ fn extension(format: ImageFormat) -> &'static str {
         ImageFormat::Gif => "gif",
         ImageFormat::Bmp => "bmp",
     }
-}
-
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Runs the resize section and prints its table (skipped, saying why, without vipsthumbnail).
@@ -152,15 +158,30 @@ pub fn run(options: &Options) -> Result<(), String> {
                 vips_cpu += cpu;
                 vips_rss = vips_rss.max(rss);
             }
+            let ours = customer_api::logos::resize::resize(&bytes, &boxes).map_err(|e| e.to_string())?;
+            let stem = name.trim_end_matches(&format!(".{}", extension(format)));
+            let vips_small =
+                std::fs::read(out.join(format!("small_{stem}.{vips_ext}"))).map_err(|e| e.to_string())?;
+            let vips_medium =
+                std::fs::read(out.join(format!("medium_{stem}.{vips_ext}"))).map_err(|e| e.to_string())?;
             let (ours_jpeg_bytes, vips_jpeg_bytes) = if format == ImageFormat::Jpeg {
-                let ours = customer_api::logos::resize::resize(&bytes, &boxes).map_err(|e| e.to_string())?;
-                let stem = name.trim_end_matches(".jpg");
-                let vips = file_size(&out.join(format!("medium_{stem}.jpg")))
-                    + file_size(&out.join(format!("small_{stem}.jpg")));
-                ((ours.medium.bytes.len() + ours.small.bytes.len()) as u64, vips)
+                (
+                    (ours.medium.bytes.len() + ours.small.bytes.len()) as u64,
+                    (vips_medium.len() + vips_small.len()) as u64,
+                )
             } else {
                 (0, 0)
             };
+            let reference = Reference::new(&bytes)?;
+            let mut psnr = Vec::new();
+            for (ours, vips) in [
+                (&ours.small.bytes, &vips_small),
+                (&ours.medium.bytes, &vips_medium),
+            ] {
+                if let (Some(o), Some(v)) = (reference.psnr(ours)?, reference.psnr(vips)?) {
+                    psnr.push((o, v));
+                }
+            }
             rows.push(Row {
                 format,
                 ours_cpu,
@@ -169,6 +190,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                 vips_rss,
                 ours_jpeg_bytes,
                 vips_jpeg_bytes,
+                psnr,
             });
         }
     }
@@ -183,9 +205,9 @@ pub fn run(options: &Options) -> Result<(), String> {
         }
     );
     println!(
-        "| format | files | CPU ours (ms) | CPU vips (ms) | ratio | peak RSS ours / vips (MB) | JPEG variant bytes ours / vips |"
+        "| format | files | CPU ours (ms) | CPU vips (ms) | ratio | peak RSS ours / vips (MB) | JPEG variant bytes ours / vips | PSNR ours / vips (dB) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut totals = (0.0, 0.0, 0.0f64, 0.0f64);
     for format in [
         ImageFormat::Jpeg,
@@ -218,8 +240,15 @@ pub fn run(options: &Options) -> Result<(), String> {
         } else {
             "—".to_owned()
         };
+        let psnr_ours = mean(of.iter().flat_map(|r| r.psnr.iter().map(|p| p.0)));
+        let psnr_vips = mean(of.iter().flat_map(|r| r.psnr.iter().map(|p| p.1)));
+        let psnr_flag = if psnr_ours < psnr_vips - PSNR_TARGET_DB {
+            " ⚠"
+        } else {
+            ""
+        };
         println!(
-            "| {format:?} | {} | {:.1} | {:.1} | {ratio:.2}×{flag} | {rss_ours:.0} / {rss_vips:.0} | {jpeg} |",
+            "| {format:?} | {} | {:.1} | {:.1} | {ratio:.2}×{flag} | {rss_ours:.0} / {rss_vips:.0} | {jpeg} | {psnr_ours:.1} / {psnr_vips:.1}{psnr_flag} |",
             of.len(),
             ours * 1e3,
             vips * 1e3
@@ -228,7 +257,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     let ratio = totals.0 / totals.1;
     let rss_ratio = totals.2 / totals.3;
     println!(
-        "| **all** | {} | {:.1} | {:.1} | {ratio:.2}×{} | {:.0} / {:.0} ({rss_ratio:.2}×{}) | |",
+        "| **all** | {} | {:.1} | {:.1} | {ratio:.2}×{} | {:.0} / {:.0} ({rss_ratio:.2}×{}) | | |",
         rows.len(),
         totals.0 * 1e3,
         totals.1 * 1e3,
@@ -238,7 +267,8 @@ pub fn run(options: &Options) -> Result<(), String> {
         if rss_ratio > RSS_TARGET { " ⚠" } else { "" }
     );
     println!(
-        "\nTargets: total CPU ≤ {CPU_TARGET}× vipsthumbnail's, each format ≤ {FORMAT_TARGET}×, peak RSS ≤ {RSS_TARGET}×, JPEG variants no larger. \
+        "\nTargets: total CPU ≤ {CPU_TARGET}× vipsthumbnail's, each format ≤ {FORMAT_TARGET}×, peak RSS ≤ {RSS_TARGET}×, JPEG variants no larger; \
+         variant PSNR (each downscaled variant against a Lanczos3 float downscale of the original) at most {PSNR_TARGET_DB} dB below vipsthumbnail's. \
          Both sides are whole processes (start-up included). ⚠ marks a miss.\n"
     );
     Ok(())
