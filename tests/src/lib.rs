@@ -254,21 +254,7 @@ impl TestApi {
         body: &[u8],
         content_type: &str,
     ) -> Reply {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
-        if let Some(token) = token {
-            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
-        }
-        let response = self
-            .gateway
-            .serve(HttpRequest {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                query: query.to_owned(),
-                headers,
-                body: body.to_vec(),
-            })
-            .await;
+        let response = self.respond(method, path, token, body, content_type).await;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -282,6 +268,44 @@ impl TestApi {
             body,
             content_type,
         }
+    }
+
+    /// Like `call`, but only the status: the body is not parsed (benchmarks measure the handler,
+    /// not the client reading its answer).
+    pub async fn status(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+        content_type: &str,
+    ) -> u16 {
+        let response = self.respond(method, path, token, body, content_type).await;
+        response.status().as_u16()
+    }
+
+    async fn respond(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+        content_type: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        if let Some(token) = token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        self.gateway
+            .serve(HttpRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                query: query.to_owned(),
+                headers,
+                body: body.to_vec(),
+            })
+            .await
     }
 
     /// Every object key in the logo storage, sorted.
