@@ -130,8 +130,9 @@ pub async fn run(options: &Options, endpoint: &str) -> Result<(), String> {
         let binary = options.bin_dir.join(function);
         if !binary.exists() {
             return Err(format!(
-                "{} is missing: build with `cargo build --release -p functions -p bench`",
-                binary.display()
+                "{} is missing: build with `{}`",
+                binary.display(),
+                crate::BUILD
             ));
         }
         let size_mb = std::fs::metadata(&binary)

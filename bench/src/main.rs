@@ -2,7 +2,7 @@
 //! (the machines are shared and noisy, so ratios are what compare).
 //!
 //! ```sh
-//! cargo build --release -p functions -p bench && ./target/release/bench          # full
+//! cargo build --release -p functions -p bench -p local-api -p api-tests --bins && ./target/release/bench
 //! cargo run -p bench -- --quick                                                  # a few seconds
 //! ./target/release/bench --only resize,list-cost                                 # some sections
 //! ```
@@ -31,6 +31,9 @@ pub struct Options {
     /// The sections to run (`--only a,b`); all when empty.
     pub only: Vec<String>,
 }
+
+/// What builds every binary the full benchmark runs.
+pub const BUILD: &str = "cargo build --release -p functions -p bench -p local-api -p api-tests --bins";
 
 /// The sections, in the order they run.
 const SECTIONS: [&str; 5] = ["cold-start", "handlers", "resize", "list-cost", "throughput"];

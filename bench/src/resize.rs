@@ -103,8 +103,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     let resize_once = options.bin_dir.join("resize-once");
     if !resize_once.exists() {
         return Err(format!(
-            "{} is missing: build with `cargo build --release -p api-tests --bin resize-once`",
-            resize_once.display()
+            "{} is missing: build with `{}`",
+            resize_once.display(),
+            crate::BUILD
         ));
     }
     let boxes = VariantBoxes::default();

@@ -34,12 +34,7 @@ fn start(options: &Options) -> Result<LocalApi, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| {
-            format!(
-                "{}: {e} (build it with `cargo build --release -p local-api`)",
-                binary.display()
-            )
-        })?;
+        .map_err(|e| format!("{}: {e} (build it with `{}`)", binary.display(), crate::BUILD))?;
     let mut banner = String::new();
     let stdout = child.stdout.take().ok_or("no stdout")?;
     BufReader::new(stdout)
