@@ -25,13 +25,18 @@ pub struct AwsSetupError(String);
 pub fn http_client() -> Result<SharedHttpClient, AwsSetupError> {
     static CLIENT: OnceLock<Result<SharedHttpClient, AwsSetupError>> = OnceLock::new();
     CLIENT
-        .get_or_init(|| build_http_client(std::env::var_os("AWS_CA_BUNDLE").map(Into::into)))
+        .get_or_init(|| {
+            let bundle = std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from);
+            https_client(bundle.as_deref())
+        })
         .clone()
 }
 
-fn build_http_client(ca_bundle: Option<std::path::PathBuf>) -> Result<SharedHttpClient, AwsSetupError> {
+/// An HTTPS client trusting the roots in the PEM file `ca_bundle`, or the compiled-in Amazon
+/// Trust Services roots.
+pub fn https_client(ca_bundle: Option<&std::path::Path>) -> Result<SharedHttpClient, AwsSetupError> {
     let roots = match ca_bundle {
-        Some(path) => std::fs::read(&path)
+        Some(path) => std::fs::read(path)
             .map_err(|e| AwsSetupError(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?,
         None => AMAZON_TRUST_SERVICES.to_vec(),
     };
@@ -129,12 +134,12 @@ mod tests {
     fn the_compiled_in_roots_are_the_five_amazon_trust_services_certificates() {
         let pem = String::from_utf8_lossy(AMAZON_TRUST_SERVICES);
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        assert!(build_http_client(None).is_ok());
+        assert!(https_client(None).is_ok());
     }
 
     #[test]
     fn an_unreadable_ca_bundle_is_a_clear_set_up_error() {
-        let error = build_http_client(Some("/nonexistent/bundle.pem".into()))
+        let error = https_client(Some(std::path::Path::new("/nonexistent/bundle.pem")))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
