@@ -52,7 +52,7 @@ pub fn https_client(ca_bundle: Option<&std::path::Path>) -> Result<SharedHttpCli
 
 /// The shared AWS configuration, with the process's HTTPS client. Credentials and region come
 /// from the environment when it has them, as Lambda sets it (`AWS_ACCESS_KEY_ID`, `AWS_REGION`);
-/// only otherwise from the rest of the default chain (profiles, SSO, web identity, IMDS), whose
+/// only otherwise from the rest of the default chain (profiles, web identity, ECS, IMDS), whose
 /// set-up alone (an STS client) was a third of a function's remaining start-up instructions.
 pub async fn sdk_config() -> Result<SdkConfig, AwsSetupError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()?);
