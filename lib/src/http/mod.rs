@@ -141,23 +141,25 @@ impl App {
 
     /// Builds the store the settings name (SDK clients are created here, once).
     pub async fn from_settings(settings: &Settings) -> Result<Self, StoreError> {
+        let shared = SharedConfig::new();
         let store: Arc<dyn Store> = match &settings.store {
             StoreSettings::Dynamo {
                 table,
                 endpoint,
                 id_block,
             } => {
-                let shared = crate::aws::sdk_config()
+                let shared = shared
+                    .get_or_try_init(crate::aws::sdk_config)
                     .await
                     .map_err(|e| StoreError::Backend(e.to_string()))?;
-                let client = crate::aws::dynamodb_client(&shared, endpoint.as_deref());
+                let client = crate::aws::dynamodb_client(shared, endpoint.as_deref());
                 Arc::new(DynamoStore::new(client, table.clone(), *id_block))
             }
             StoreSettings::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
         };
         let logos = match &settings.logos {
             Some(logos) => {
-                let objects = object_store(logos)
+                let objects = object_store(logos, &shared)
                     .await
                     .map_err(|e| StoreError::Backend(e.to_string()))?;
                 Arc::new(Logos::new(objects, logos.base_url.clone()))
@@ -306,16 +308,21 @@ fn content_type(request: &Request) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
+/// The AWS configuration, loaded at most once for all the clients a process builds.
+type SharedConfig = tokio::sync::OnceCell<aws_config::SdkConfig>;
+
 /// The object store logo settings name: S3, or a directory with the resizer run on each upload.
-pub async fn object_store(
+async fn object_store(
     settings: &LogoSettings,
+    shared: &SharedConfig,
 ) -> Result<Arc<dyn crate::logos::ObjectStore>, crate::aws::AwsSetupError> {
     use crate::logos::objects::ResizeOnPut;
     use crate::logos::{DirObjectStore, S3ObjectStore};
     use crate::settings::LogoStorage;
     match &settings.storage {
         LogoStorage::S3 { bucket, endpoint } => {
-            let client = crate::aws::s3_client(&crate::aws::sdk_config().await?, endpoint.as_deref());
+            let shared = shared.get_or_try_init(crate::aws::sdk_config).await?;
+            let client = crate::aws::s3_client(shared, endpoint.as_deref());
             Ok(Arc::new(S3ObjectStore::new(client, bucket.clone())))
         }
         LogoStorage::Dir { dir } => Ok(Arc::new(ResizeOnPut::new(
