@@ -86,6 +86,11 @@ impl Gateway {
         }
     }
 
+    /// The app behind the gateway.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
     /// Serves one request: route, authenticate, build the Lambda event, run the handler.
     pub async fn serve(&self, request: HttpRequest) -> Response<Body> {
         if request.body.len() > MAX_BODY {

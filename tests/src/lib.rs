@@ -245,6 +245,11 @@ impl TestApi {
         }
     }
 
+    /// The app behind the gateway (what a Lambda runs).
+    pub fn app(&self) -> &App {
+        self.gateway.app()
+    }
+
     /// Sends a request; `path` may carry a query string.
     pub async fn call(
         &self,
