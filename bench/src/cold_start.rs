@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use api_tests::runtime::{FunctionProcess, Outcome, RuntimeApi};
-use customer_api::gateway::{HttpRequest, api_gateway_event};
 use customer_api::logos::resizer::object_created_event;
 use customer_api::routes::{Operation, routes};
+use local_api::gateway::{HttpRequest, api_gateway_event};
 use serde_json::{Value, json};
 
 use crate::Options;

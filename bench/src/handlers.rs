@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use api_tests::{Adapter, ENTITY1, TestApi, multipart};
 use customer_api::App;
-use customer_api::gateway::{HttpRequest, api_gateway_event};
 use customer_api::http::json_response;
 use customer_api::logos::ImageFormat;
 use customer_api::logos::resize::samples::encoded;
 use customer_api::routes::{self, Operation};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Context, LambdaEvent, Request, Response, Service, service_fn};
+use local_api::gateway::{HttpRequest, api_gateway_event};
 use serde_json::Value;
 
 use crate::Options;
@@ -40,7 +40,8 @@ impl Event {
     /// The event API Gateway sends for this request of `entity1` (`path` may carry a query).
     fn new(method: &str, path: &str, body: &[u8], content_type: &str) -> Result<Self, String> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let (route, params) = routes::find(method, path).ok_or_else(|| format!("no route {method} {path}"))?;
+        let (route, params) =
+            routes::find(method, path).ok_or_else(|| format!("no route {method} {path}"))?;
         let request = HttpRequest {
             method: method.to_owned(),
             path: path.to_owned(),
@@ -49,7 +50,13 @@ impl Event {
             body: body.to_vec(),
         };
         let route_key = format!("{} {}", route.method, route.path);
-        let event = api_gateway_event(&request, &route_key, &params, ("organization", "entity1"), "bench");
+        let event = api_gateway_event(
+            &request,
+            &route_key,
+            &params,
+            ("organization", "entity1"),
+            "bench",
+        );
         Ok(Event {
             operation: route.operation,
             bytes: serde_json::to_vec(&event).map_err(|e| e.to_string())?,
@@ -140,9 +147,15 @@ async fn operation(
     })
     .await;
     if failures.get() > 0 {
-        return Err(format!("{name}: {} requests did not answer {expected}", failures.get()));
+        return Err(format!(
+            "{name}: {} requests did not answer {expected}",
+            failures.get()
+        ));
     }
-    let floor = measure(iterations * 4, |i| minimal(expected, &reply, &prepared[i % iterations])).await;
+    let floor = measure(iterations * 4, |i| {
+        minimal(expected, &reply, &prepared[i % iterations])
+    })
+    .await;
     Ok(Row {
         name,
         cost,
@@ -163,20 +176,36 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let api = TestApi::with_resizer(Adapter::Embedded, false).await;
     let iterations = if options.quick { 20 } else { 300 };
     let group = api
-        .send("POST", "/api/v1.0/customerGroups", &serde_json::json!({"reference": "G", "name": "Group"}))
+        .send(
+            "POST",
+            "/api/v1.0/customerGroups",
+            &serde_json::json!({"reference": "G", "name": "Group"}),
+        )
         .await;
     if group.status != 201 {
-        return Err(format!("seeding a group answered {}: {}", group.status, group.body));
+        return Err(format!(
+            "seeding a group answered {}: {}",
+            group.status, group.body
+        ));
     }
     for i in 0..120 {
         let body = format!(
             "reference=seed-{i}&name=Customer+{i}&categoryId=G&billingCity=Nice&creditLimit=5000&paymentTypes=%5B%7B%22id%22%3D7%7D%5D"
         );
         let reply = api
-            .call("POST", "/api/v1.0/customers", Some(ENTITY1), body.as_bytes(), FORM)
+            .call(
+                "POST",
+                "/api/v1.0/customers",
+                Some(ENTITY1),
+                body.as_bytes(),
+                FORM,
+            )
             .await;
         if reply.status != 201 {
-            return Err(format!("seeding a customer answered {}: {}", reply.status, reply.body));
+            return Err(format!(
+                "seeding a customer answered {}: {}",
+                reply.status, reply.body
+            ));
         }
     }
     let logo = encoded(ImageFormat::Png, 400, 200);
@@ -188,9 +217,12 @@ pub async fn run(options: &Options) -> Result<(), String> {
         .await?,
     );
     rows.push(
-        operation(&api, iterations.min(100), ("list a page of 100", 200, Some(3.0)), |_| {
-            Event::new("GET", "/api/v1.0/customers?max=100", b"", FORM)
-        })
+        operation(
+            &api,
+            iterations.min(100),
+            ("list a page of 100", 200, Some(3.0)),
+            |_| Event::new("GET", "/api/v1.0/customers?max=100", b"", FORM),
+        )
         .await?,
     );
     rows.push(
@@ -201,19 +233,29 @@ pub async fn run(options: &Options) -> Result<(), String> {
         .await?,
     );
     rows.push(
-        operation(&api, iterations, ("create by multipart with a logo", 201, None), |i| {
-            let (body, content_type) = multipart(
-                &[("reference", &format!("logo-{i}")), ("name", "With logo")],
-                &[("imageFile", "logo.png", &logo)],
-            );
-            Event::new("POST", "/api/v1.0/customers", &body, &content_type)
-        })
+        operation(
+            &api,
+            iterations,
+            ("create by multipart with a logo", 201, None),
+            |i| {
+                let (body, content_type) = multipart(
+                    &[("reference", &format!("logo-{i}")), ("name", "With logo")],
+                    &[("imageFile", "logo.png", &logo)],
+                );
+                Event::new("POST", "/api/v1.0/customers", &body, &content_type)
+            },
+        )
         .await?,
     );
     rows.push(
         operation(&api, iterations, ("partial update", 200, Some(2.0)), |i| {
             let body = format!("city=City+{i}&onHold=true");
-            Event::new("POST", "/api/v1.0/customers/reference/seed-2", body.as_bytes(), FORM)
+            Event::new(
+                "POST",
+                "/api/v1.0/customers/reference/seed-2",
+                body.as_bytes(),
+                FORM,
+            )
         })
         .await?,
     );

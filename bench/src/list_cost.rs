@@ -3,11 +3,12 @@
 //! the cost model; the default page, a date range and a reference prefix must not grow with the
 //! table.
 
-use customer_api::customers::LIST_SPEC;
+use customer_api::customers::{CustomerFields, LIST_SPEC};
 use customer_api::list::ListQuery;
-use customer_api::store::{DynamoStore, Kind, Organization, Record, RecordStore, Scope};
+use customer_api::model::{Organization, Record, Scope};
+use customer_api::store::{DynamoStore, RecordStore};
 use customer_api::time::Timestamp;
-use serde_json::{Map, json};
+use customer_api::values::{Name, Reference};
 
 use crate::Options;
 
@@ -18,25 +19,27 @@ const BASE_SECONDS: i64 = 1_600_000_000;
 /// Items read on top of the page: the count item and one look-ahead.
 const SLACK: u64 = 2;
 
-async fn seed(store: &DynamoStore, scope: &Scope, count: usize) -> Result<(), String> {
-    let records: Vec<Record> = (0..count)
+async fn seed(store: &DynamoStore, scope: &Scope<CustomerFields>, count: usize) -> Result<(), String> {
+    let records = (0..count)
         .map(|i| {
-            let mut fields = Map::new();
-            fields.insert("name".into(), json!(format!("{} {}", WORDS[i % WORDS.len()], i)));
-            fields.insert("isActive".into(), json!(i % 3 != 0));
+            let fields = CustomerFields {
+                name: Name::parse(&format!("{} {}", WORDS[i % WORDS.len()], i)).ok(),
+                is_active: Some(i % 3 != 0),
+                ..CustomerFields::default()
+            };
             let created =
                 Timestamp::from_unix_seconds(BASE_SECONDS + i as i64).unwrap_or_else(Timestamp::now);
-            Record {
+            Ok(Record {
                 id: i as u64 + 1,
-                reference: format!("C-{i:06}"),
+                reference: Reference::parse(&format!("C-{i:06}")).map_err(|e| format!("{e:?}"))?,
                 date_created: created,
                 last_updated: created,
                 fields,
                 links: Vec::new(),
                 dependents: 0,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
     store.import(scope, &records).await.map_err(|e| e.to_string())
 }
 
@@ -62,9 +65,9 @@ pub async fn run(options: &Options, endpoint: &str) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let store = DynamoStore::new(client, table, 100);
         let org = |name: &str| Organization::parse(name).ok_or("bad organization");
-        let scope = Scope::new(&org("tenant-a")?, Kind::Customer);
+        let scope = Scope::new(&org("tenant-a")?);
         seed(&store, &scope, size).await?;
-        seed(&store, &Scope::new(&org("tenant-b")?, Kind::Customer), size).await?;
+        seed(&store, &Scope::new(&org("tenant-b")?), size).await?;
         let offset = 5000.min(size / 2);
         let queries: Vec<(String, bool, String)> = vec![
             ("default page (100, by dateCreated)".into(), true, String::new()),

@@ -1,74 +1,125 @@
 //! Customer groups (also called customer categories): the model and its rules.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Resource};
 use crate::input::{JsonInput, Target};
-use crate::list::{ListQuery, ListSpec, Paging};
-use crate::store::{
-    Draft, Kind, Organization, Patch, Record, RecordStore, Scope, StoreError, reference_fits,
-};
+use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, Paging};
+use crate::model::{Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError};
+use crate::store::RecordStore;
 use crate::time::Timestamp;
+use crate::values::{Invalid, LongText, Name, Reference, Sortable, compare_options};
 
-/// What the list operation accepts.
-pub const LIST_SPEC: ListSpec = ListSpec {
-    text_filters: &["reference", "name"],
-    bool_filters: &[],
-    sort_fields: &[
-        "id",
-        "name",
-        "reference",
-        "description",
-        "dateCreated",
-        "lastUpdated",
+/// A group's own fields, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupFields {
+    /// Display name.
+    pub name: Name,
+    /// Free text (possibly empty), or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<LongText>,
+}
+
+/// A partial update of a group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupPatch {
+    /// A new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// A new description; `Some(None)` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<LongText>>,
+}
+
+impl Fields for GroupFields {
+    const KIND: Kind = Kind::Group;
+    type Patch = GroupPatch;
+
+    fn links(&self) -> Vec<Link> {
+        Vec::new()
+    }
+}
+
+impl FieldsPatch<GroupFields> for GroupPatch {
+    fn apply(&self, fields: &mut GroupFields) {
+        if let Some(name) = &self.name {
+            fields.name = name.clone();
+        }
+        if let Some(description) = &self.description {
+            fields.description = description.clone();
+        }
+    }
+
+    fn touches_links(&self) -> bool {
+        false
+    }
+}
+
+/// What the list operation sorts on and filters by (besides id, reference and the dates).
+pub const LIST_SPEC: ListSpec<GroupFields> = ListSpec {
+    fields: &[
+        FieldSpec {
+            name: "name",
+            compare: |a, b| a.name.compare(&b.name),
+            text: |g| Some(g.name.as_str()),
+            flag: |_| None,
+            filter: Filter::Wildcard,
+        },
+        FieldSpec {
+            name: "description",
+            compare: |a, b| compare_options(&a.description, &b.description),
+            text: |g| g.description.as_ref().map(LongText::as_str),
+            flag: |_| None,
+            filter: Filter::No,
+        },
     ],
+    linked: &[],
 };
-
-/// The longest accepted reference, in characters.
-pub const MAX_REFERENCE: usize = 255;
-/// The longest accepted name, in characters.
-pub const MAX_NAME: usize = 255;
-/// The longest accepted description, in characters.
-pub const MAX_DESCRIPTION: usize = 4000;
 
 /// Fields a request body may carry.
 const WRITABLE: [&str; 3] = ["reference", "name", "description"];
 /// Fields of the representation a client may send back; they are ignored.
 const READ_ONLY: [&str; 4] = ["id", "organization", "dateCreated", "lastUpdated"];
 
-/// A customer group as the API returns it (documented field order).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A customer group as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// Numeric id.
-    pub id: u64,
-    /// Display name.
-    pub name: String,
-    /// External id, unique in the organization.
-    pub reference: String,
-    /// The owning organization.
-    pub organization: String,
-    /// Free text, or `null`.
-    pub description: Option<String>,
-    /// Creation time.
-    pub date_created: Timestamp,
-    /// Last change.
-    pub last_updated: Timestamp,
+    org: Organization,
+    record: Record<GroupFields>,
+}
+
+/// The documented group object, in the documented key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupView<'a> {
+    id: u64,
+    name: &'a Name,
+    reference: &'a Reference,
+    organization: &'a Organization,
+    description: &'a Option<LongText>,
+    date_created: Timestamp,
+    last_updated: Timestamp,
 }
 
 impl Group {
-    fn from_record(org: &Organization, record: Record) -> Self {
-        let text = |name: &str| record.field(name).as_str().map(str::to_owned);
-        Group {
-            id: record.id,
-            name: text("name").unwrap_or_default(),
-            description: text("description"),
-            reference: record.reference,
-            organization: org.as_str().to_owned(),
-            date_created: record.date_created,
-            last_updated: record.last_updated,
+    /// The stored record.
+    pub fn record(&self) -> &Record<GroupFields> {
+        &self.record
+    }
+}
+
+impl Serialize for Group {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        GroupView {
+            id: self.record.id,
+            name: &self.record.fields.name,
+            reference: &self.record.reference,
+            organization: &self.org,
+            description: &self.record.fields.description,
+            date_created: self.record.date_created,
+            last_updated: self.record.last_updated,
         }
+        .serialize(serializer)
     }
 }
 
@@ -79,6 +130,29 @@ pub struct GroupInput {
     name: Option<String>,
     /// `Some(None)` clears the description.
     description: Option<Option<String>>,
+}
+
+/// A request's group, checked: the reference, the name and the description it writes.
+struct Checked {
+    reference: Reference,
+    name: Name,
+    description: Option<Option<LongText>>,
+}
+
+impl Checked {
+    fn patch(&self) -> GroupPatch {
+        GroupPatch {
+            name: Some(self.name.clone()),
+            description: self.description.clone(),
+        }
+    }
+
+    fn fields(&self) -> GroupFields {
+        GroupFields {
+            name: self.name.clone(),
+            description: self.description.clone().flatten(),
+        }
+    }
 }
 
 impl GroupInput {
@@ -92,56 +166,47 @@ impl GroupInput {
         })
     }
 
-    fn fields(&self) -> Map<String, Value> {
-        let mut fields = Map::new();
-        if let Some(name) = &self.name {
-            fields.insert("name".into(), Value::String(name.clone()));
-        }
-        if let Some(description) = &self.description {
-            fields.insert(
-                "description".into(),
-                description.clone().map_or(Value::Null, Value::String),
-            );
-        }
-        fields
+    /// `reference` and `name` are required (`missing_param`, the reference first); any value
+    /// over its length is `save_failed`.
+    fn check(self) -> Result<Checked, ApiError> {
+        let required = |value: Option<&str>, name: &str, parse: fn(&str) -> Result<(), Invalid>| match value
+            .map(parse)
+        {
+            None | Some(Err(Invalid::Blank)) => Err(ApiError::missing(name)),
+            Some(_) => Ok(()),
+        };
+        required(self.reference.as_deref(), "reference", |r| {
+            Reference::parse(r).map(drop)
+        })?;
+        required(self.name.as_deref(), "name", |n| Name::parse(n).map(drop))?;
+        let save_failed = |_| ApiError::SaveFailed(Resource::CustomerGroup);
+        Ok(Checked {
+            reference: Reference::parse(self.reference.as_deref().unwrap_or_default())
+                .map_err(save_failed)?,
+            name: Name::parse(self.name.as_deref().unwrap_or_default()).map_err(save_failed)?,
+            description: match self.description {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(text)) => Some(Some(LongText::exact(&text).map_err(save_failed)?)),
+            },
+        })
     }
-}
-
-fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
-    match value.as_deref() {
-        Some(text) if !text.trim().is_empty() => Ok(text),
-        _ => Err(ApiError::missing(name)),
-    }
-}
-
-fn check_lengths(input: &GroupInput) -> Result<(), ApiError> {
-    let too_long = |value: Option<&str>, max: usize| value.is_some_and(|v| v.chars().count() > max);
-    if input
-        .reference
-        .as_deref()
-        .is_some_and(|r| !reference_fits(r, MAX_REFERENCE))
-        || too_long(input.name.as_deref(), MAX_NAME)
-        || too_long(input.description.clone().flatten().as_deref(), MAX_DESCRIPTION)
-    {
-        return Err(ApiError::SaveFailed(Resource::CustomerGroup));
-    }
-    Ok(())
 }
 
 /// The group operations of one organization.
 pub struct Groups<'a> {
-    store: &'a dyn RecordStore,
+    store: &'a dyn RecordStore<GroupFields>,
     org: &'a Organization,
-    scope: Scope,
+    scope: Scope<GroupFields>,
 }
 
 impl<'a> Groups<'a> {
     /// The groups of `org`.
-    pub fn new(store: &'a dyn RecordStore, org: &'a Organization) -> Self {
+    pub fn new(store: &'a dyn RecordStore<GroupFields>, org: &'a Organization) -> Self {
         Groups {
             store,
             org,
-            scope: Scope::new(org, Kind::Group),
+            scope: Scope::new(org),
         }
     }
 
@@ -158,8 +223,19 @@ impl<'a> Groups<'a> {
         }
     }
 
+    fn group(&self, record: Record<GroupFields>) -> Group {
+        Group {
+            org: self.org.clone(),
+            record,
+        }
+    }
+
     /// One page of groups, with the `paging` block (links under `path`).
-    pub async fn list(&self, query: &ListQuery, path: &str) -> Result<(Paging, Vec<Group>), ApiError> {
+    pub async fn list(
+        &self,
+        query: &ListQuery<GroupFields>,
+        path: &str,
+    ) -> Result<(Paging, Vec<Group>), ApiError> {
         let page = self
             .store
             .list(&self.scope, query)
@@ -172,18 +248,14 @@ impl<'a> Groups<'a> {
             returned = page.records.len(),
             "list"
         );
-        let groups = page
-            .records
-            .into_iter()
-            .map(|r| Group::from_record(self.org, r))
-            .collect();
+        let groups = page.records.into_iter().map(|r| self.group(r)).collect();
         Ok((query.paging(path, page.total), groups))
     }
 
-    async fn find(&self, target: &Target) -> Result<Record, ApiError> {
+    async fn find(&self, target: &Target) -> Result<Record<GroupFields>, ApiError> {
         let found = match target {
             Target::Id(id) => self.store.get(&self.scope, *id).await,
-            Target::Reference(reference) if !reference_fits(reference, MAX_REFERENCE) => Ok(None),
+            Target::Reference(reference) if !Reference::fits(reference) => Ok(None),
             Target::Reference(reference) => self.store.find_by_reference(&self.scope, reference).await,
         };
         found
@@ -193,50 +265,40 @@ impl<'a> Groups<'a> {
 
     /// The group addressed by id or reference.
     pub async fn show(&self, target: &Target) -> Result<Group, ApiError> {
-        Ok(Group::from_record(self.org, self.find(target).await?))
+        Ok(self.group(self.find(target).await?))
     }
 
     /// Creates a group; `reference` and `name` are required.
     pub async fn create(&self, input: GroupInput) -> Result<Group, ApiError> {
-        let reference = required(&input.reference, "reference")?;
-        required(&input.name, "name")?;
-        check_lengths(&input)?;
+        let checked = input.check()?;
         let draft = Draft {
-            reference: reference.to_owned(),
-            fields: input.fields(),
+            fields: checked.fields(),
+            reference: checked.reference,
             now: Timestamp::now(),
-            links: Vec::new(),
         };
         let record = self
             .store
             .create(&self.scope, draft)
             .await
             .map_err(|e| self.fail(e, &""))?;
-        Ok(Group::from_record(self.org, record))
+        Ok(self.group(record))
     }
 
     /// Updates the addressed group; `reference` and `name` are required, `description` optional.
     pub async fn update(&self, target: &Target, input: GroupInput) -> Result<Group, ApiError> {
-        required(&input.reference, "reference")?;
-        required(&input.name, "name")?;
-        check_lengths(&input)?;
+        let checked = input.check()?;
         let id = self.find(target).await?.id;
-        self.patch(target, id, input).await
-    }
-
-    async fn patch(&self, target: &Target, id: u64, input: GroupInput) -> Result<Group, ApiError> {
         let patch = Patch {
-            fields: input.fields(),
-            reference: input.reference,
+            fields: checked.patch(),
+            reference: Some(checked.reference),
             now: Timestamp::now(),
-            links: None,
         };
         let record = self
             .store
             .update(&self.scope, id, patch)
             .await
             .map_err(|e| self.fail(e, target))?;
-        Ok(Group::from_record(self.org, record))
+        Ok(self.group(record))
     }
 
     /// Creates the group with this reference, or updates it. Returns whether it was created.
@@ -245,9 +307,7 @@ impl<'a> Groups<'a> {
             return Err(ApiError::InvalidParam(vec!["reference".into()]));
         }
         input.reference = Some(reference.to_owned());
-        required(&input.reference, "reference")?;
-        required(&input.name, "name")?;
-        check_lengths(&input)?;
+        let checked = input.check()?;
         let target = Target::Reference(reference.to_owned());
         for _ in 0..3 {
             if let Some(existing) = self
@@ -257,25 +317,23 @@ impl<'a> Groups<'a> {
                 .map_err(|e| self.fail(e, &target))?
             {
                 let patch = Patch {
-                    fields: input.fields(),
+                    fields: checked.patch(),
                     reference: None,
                     now: Timestamp::now(),
-                    links: None,
                 };
                 match self.store.update(&self.scope, existing.id, patch).await {
-                    Ok(record) => return Ok((Group::from_record(self.org, record), false)),
+                    Ok(record) => return Ok((self.group(record), false)),
                     Err(StoreError::NotFound) => continue,
                     Err(e) => return Err(self.fail(e, &target)),
                 }
             }
             let draft = Draft {
-                reference: reference.to_owned(),
-                fields: input.fields(),
+                reference: checked.reference.clone(),
+                fields: checked.fields(),
                 now: Timestamp::now(),
-                links: Vec::new(),
             };
             match self.store.create(&self.scope, draft).await {
-                Ok(record) => return Ok((Group::from_record(self.org, record), true)),
+                Ok(record) => return Ok((self.group(record), true)),
                 Err(StoreError::NotUnique) => continue,
                 Err(e) => return Err(self.fail(e, &target)),
             }

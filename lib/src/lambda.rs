@@ -37,9 +37,7 @@ pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Resu
     let (settings, shared) = start().await?;
     let store = dynamo_store(&settings, &shared)?;
     let logos = logo_settings(&settings)?;
-    let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
-        return Err("Lambda functions store logos in S3".into());
-    };
+    let LogoStorage { bucket, endpoint } = &logos.storage;
     let objects = S3ObjectStore::new(
         crate::aws::s3_client(&shared, endpoint.as_deref()),
         bucket.clone(),
@@ -57,14 +55,11 @@ async fn start() -> Result<(Settings, SdkConfig), lambda_http::Error> {
 }
 
 fn dynamo_store(settings: &Settings, shared: &SdkConfig) -> Result<Arc<DynamoStore>, lambda_http::Error> {
-    let StoreSettings::Dynamo {
+    let StoreSettings {
         table,
         endpoint,
         id_block,
-    } = &settings.store
-    else {
-        return Err("Lambda functions store records in DynamoDB".into());
-    };
+    } = &settings.store;
     let client = crate::aws::dynamodb_client(shared, endpoint.as_deref());
     Ok(Arc::new(DynamoStore::new(client, table.clone(), *id_block)))
 }
@@ -96,9 +91,7 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let logos = Settings::resizer_from_vars(&|name| std::env::var(name).ok())?
         .ok_or("LOGO_BUCKET is required by the resizer")?;
-    let LogoStorage::S3 { bucket, endpoint } = &logos.storage else {
-        return Err("the resizer works on S3".into());
-    };
+    let LogoStorage { bucket, endpoint } = &logos.storage;
     let shared = crate::aws::sdk_config().await?;
     let objects = Arc::new(S3ObjectStore::new(
         crate::aws::s3_client(&shared, endpoint.as_deref()),

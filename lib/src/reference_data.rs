@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::store::{Organization, StoreError};
+use crate::model::{Organization, StoreError};
 
 /// The seed file, compiled in (`local-api` and the tests seed from it).
 pub const SEED_JSON: &str = include_str!("../../infra/seed/reference-data.json");

@@ -1,7 +1,5 @@
 //! Configuration of a function or of `local-api`, from environment variables.
 
-use std::path::PathBuf;
-
 use crate::logos::resize::{BoundingBox, VariantBoxes};
 use crate::routes::Operation;
 
@@ -22,40 +20,24 @@ pub const ENV_VARS: [&str; 9] = [
 /// Default JWT claim carrying the organization.
 pub const DEFAULT_ORG_CLAIM: &str = "organization";
 
-/// Where records live.
+/// The DynamoDB table records live in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreSettings {
-    /// A DynamoDB table (an endpoint override points at a local DynamoDB API server).
-    Dynamo {
-        /// Table name.
-        table: String,
-        /// Endpoint URL, when not AWS's.
-        endpoint: Option<String>,
-        /// Ids reserved per counter write.
-        id_block: u64,
-    },
-    /// The embedded store in a data directory.
-    Embedded {
-        /// The data directory.
-        dir: PathBuf,
-    },
+pub struct StoreSettings {
+    /// Table name.
+    pub table: String,
+    /// Endpoint URL, when not AWS's (a local DynamoDB API server).
+    pub endpoint: Option<String>,
+    /// Ids reserved per counter write.
+    pub id_block: u64,
 }
 
-/// Where logos are kept.
+/// The S3 bucket logos are kept in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogoStorage {
-    /// An S3 bucket (an endpoint override points at a local S3 API server).
-    S3 {
-        /// Bucket name.
-        bucket: String,
-        /// Endpoint URL, when not AWS's.
-        endpoint: Option<String>,
-    },
-    /// A directory; the resizer runs right after each upload (`local-api`).
-    Dir {
-        /// The directory.
-        dir: PathBuf,
-    },
+pub struct LogoStorage {
+    /// Bucket name.
+    pub bucket: String,
+    /// Endpoint URL, when not AWS's (a local S3 API server).
+    pub endpoint: Option<String>,
 }
 
 /// Logo storage, public URLs and variant sizes.
@@ -124,7 +106,7 @@ impl Settings {
             org_claim: var("ORG_CLAIM")
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| DEFAULT_ORG_CLAIM.to_owned()),
-            store: StoreSettings::Dynamo {
+            store: StoreSettings {
                 table,
                 endpoint: var("DYNAMODB_ENDPOINT").filter(|e| !e.is_empty()),
                 id_block,
@@ -165,7 +147,7 @@ impl Settings {
         };
         let defaults = VariantBoxes::default();
         Ok(Some(LogoSettings {
-            storage: LogoStorage::S3 {
+            storage: LogoStorage {
                 bucket,
                 endpoint: var("S3_ENDPOINT").filter(|e| !e.is_empty()),
             },
@@ -202,7 +184,7 @@ mod tests {
         assert_eq!(settings.org_claim, DEFAULT_ORG_CLAIM);
         assert_eq!(
             settings.store,
-            StoreSettings::Dynamo {
+            StoreSettings {
                 table: "t".into(),
                 endpoint: None,
                 id_block: 1

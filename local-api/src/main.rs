@@ -6,16 +6,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use customer_api::App;
-use customer_api::gateway::{Gateway, HttpRequest, MAX_BODY, Tokens};
-use customer_api::logos::resize::VariantBoxes;
-use customer_api::logos::{DirObjectStore, ImageFormat, ORIGINALS, ObjectStore, VARIANT_PREFIXES, VARIANTS};
-use customer_api::settings::{DEFAULT_ORG_CLAIM, LogoSettings, LogoStorage, Settings, StoreSettings};
+use customer_api::logos::objects::ObjectStore;
+use customer_api::logos::{ImageFormat, ORIGINALS, VARIANT_PREFIXES, VARIANTS};
+use customer_api::settings::DEFAULT_ORG_CLAIM;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use local_api::DirObjectStore;
+use local_api::app::{LocalStore, local_app};
+use local_api::gateway::{Gateway, HttpRequest, MAX_BODY, Tokens};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
@@ -34,7 +35,7 @@ Logos are kept in DIR/objects; their small_ and medium_ variants are made right 
 
 struct Options {
     addr: SocketAddr,
-    store: StoreSettings,
+    store: LocalStore,
     tokens: Option<PathBuf>,
     data_dir: PathBuf,
     logo_base_url: Option<String>,
@@ -71,12 +72,8 @@ fn parse_args() -> Result<Options, String> {
         .parse()
         .map_err(|_| format!("bad address {bind}:{port}"))?;
     let store = match endpoint {
-        Some(endpoint) => StoreSettings::Dynamo {
-            table,
-            endpoint: Some(endpoint),
-            id_block: 1,
-        },
-        None => StoreSettings::Embedded {
+        Some(endpoint) => LocalStore::Dynamo { table, endpoint },
+        None => LocalStore::Embedded {
             dir: data_dir.clone(),
         },
     };
@@ -90,38 +87,11 @@ fn parse_args() -> Result<Options, String> {
 }
 
 async fn build_gateway(options: &Options, local: SocketAddr) -> Result<Gateway, String> {
-    if let StoreSettings::Dynamo {
-        table,
-        endpoint: Some(endpoint),
-        ..
-    } = &options.store
-    {
-        let client = customer_api::aws::local_dynamodb_client(endpoint);
-        customer_api::store::dynamo::ensure_table(&client, table)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let settings = Settings {
-        org_claim: DEFAULT_ORG_CLAIM.to_owned(),
-        store: options.store.clone(),
-        logos: Some(LogoSettings {
-            storage: LogoStorage::Dir {
-                dir: objects_dir(options),
-            },
-            base_url: options
-                .logo_base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{local}{LOGO_ROUTE}")),
-            boxes: VariantBoxes::default(),
-        }),
-    };
-    let app = App::from_settings(&settings).await.map_err(|e| e.to_string())?;
-    let seeded =
-        customer_api::reference_data::seed(app.store(), customer_api::reference_data::SEED_JSON).await?;
-    tracing::info!(
-        organizations = seeded,
-        "reference data seeded from infra/seed/reference-data.json"
-    );
+    let logo_base_url = options
+        .logo_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}{LOGO_ROUTE}"));
+    let app = local_app(&options.store, objects_dir(options), logo_base_url).await?;
     let tokens = match &options.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -250,15 +220,7 @@ async fn main() {
         }
     };
     let objects = Arc::new(DirObjectStore::new(objects_dir(&options)));
-    let store = match &options.store {
-        StoreSettings::Embedded { dir } => format!("embedded store in {}", dir.display()),
-        StoreSettings::Dynamo { table, endpoint, .. } => {
-            format!(
-                "DynamoDB table {table} at {}",
-                endpoint.as_deref().unwrap_or("AWS")
-            )
-        }
-    };
+    let store = &options.store;
     println!("local-api listening on http://{local}/api/v1.0 ({store})");
     loop {
         let (stream, _) = match listener.accept().await {

@@ -3,46 +3,99 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use customer_api::groups::LIST_SPEC;
+use customer_api::customers::{CustomerFields, CustomerPatch};
+use customer_api::groups::{GroupFields, GroupPatch, LIST_SPEC};
+use customer_api::http::Store;
 use customer_api::list::ListQuery;
-use customer_api::store::{
-    Draft, Kind, Link, Organization, Patch, Record, RecordStore, Scope, Store, StoreError,
-};
+use customer_api::model::{Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
+use customer_api::store::RecordStore;
 use customer_api::time::Timestamp;
-use serde_json::{Map, Value, json};
+use customer_api::values::{LongText, Name, Reference, ShortText};
 
-fn scope(org: &str, kind: Kind) -> Scope {
-    Scope::new(&Organization::parse(org).expect("valid organization"), kind)
+fn org(name: &str) -> Organization {
+    Organization::parse(name).expect("valid organization")
+}
+
+fn groups(name: &str) -> Scope<GroupFields> {
+    Scope::new(&org(name))
+}
+
+fn customers(name: &str) -> Scope<CustomerFields> {
+    Scope::new(&org(name))
 }
 
 fn at(text: &str) -> Timestamp {
     text.parse().expect("timestamp")
 }
 
-fn fields(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+fn reference(text: &str) -> Reference {
+    Reference::parse(text).expect("valid reference")
 }
 
-fn draft(reference: &str, name: &str, now: &str) -> Draft {
+fn name(text: &str) -> Name {
+    Name::parse(text).expect("valid name")
+}
+
+fn text(value: &str) -> ShortText {
+    ShortText::new(value).expect("fits").expect("not empty")
+}
+
+fn draft(reference_text: &str, name_text: &str, now: &str) -> Draft<GroupFields> {
     Draft {
-        reference: reference.to_owned(),
-        fields: fields(&[("name", json!(name))]),
+        reference: reference(reference_text),
+        fields: GroupFields {
+            name: name(name_text),
+            description: None,
+        },
         now: at(now),
-        links: Vec::new(),
     }
 }
 
-fn query(text: &str) -> ListQuery {
+/// A customer in group `category` (if any) under parent `parent` (if any).
+fn customer(reference_text: &str, category: Option<u64>, parent: Option<u64>) -> Draft<CustomerFields> {
+    Draft {
+        reference: reference(reference_text),
+        fields: CustomerFields {
+            name: Some(name("c")),
+            category_id: category,
+            parent_id: parent,
+            is_sub_customer: Some(parent.is_some()),
+            ..CustomerFields::default()
+        },
+        now: at("2020-01-01T00:00:00Z"),
+    }
+}
+
+fn query(text: &str) -> ListQuery<GroupFields> {
     ListQuery::parse(&LIST_SPEC, text).expect("valid query")
 }
 
-async fn all(store: &dyn RecordStore, scope: &Scope) -> Vec<Record> {
+async fn all(store: &dyn RecordStore<GroupFields>, scope: &Scope<GroupFields>) -> Vec<Record<GroupFields>> {
     store.list(scope, &query("max=100")).await.expect("list").records
+}
+
+fn rename(to: Option<&str>) -> Patch<GroupFields> {
+    Patch {
+        reference: to.map(reference),
+        fields: GroupPatch::default(),
+        now: at("2021-01-01T00:00:00Z"),
+    }
+}
+
+fn relink(category: Option<u64>) -> Patch<CustomerFields> {
+    Patch {
+        reference: None,
+        fields: CustomerPatch {
+            category_id: Some(category),
+            ..CustomerPatch::default()
+        },
+        now: at("2020-02-01T00:00:00Z"),
+    }
 }
 
 /// Ids are positive, distinct and given in creation order; reads see the record as created.
 pub async fn creates_and_reads(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let first = store
         .create(&groups, draft("Ref-01", "One", "2020-01-01T00:00:00Z"))
         .await
@@ -77,7 +130,7 @@ pub async fn creates_and_reads(store: &Arc<dyn Store>) {
 
 /// A taken reference is refused and the refused create leaves nothing behind.
 pub async fn duplicate_reference_is_refused_without_trace(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let kept = store
         .create(&groups, draft("Ref", "kept", "2020-01-01T00:00:00Z"))
         .await
@@ -93,9 +146,8 @@ pub async fn duplicate_reference_is_refused_without_trace(store: &Arc<dyn Store>
 
 /// Organizations and kinds never see each other's records; references are per scope.
 pub async fn scopes_are_isolated(store: &Arc<dyn Store>) {
-    let a = scope("org-a", Kind::Group);
-    let b = scope("org-b", Kind::Group);
-    let a_customers = scope("org-a", Kind::Customer);
+    let a = groups("org-a");
+    let b = groups("org-b");
     let in_a = store
         .create(&a, draft("Same", "A", "2020-01-01T00:00:00Z"))
         .await
@@ -105,7 +157,7 @@ pub async fn scopes_are_isolated(store: &Arc<dyn Store>) {
         .await
         .expect("same ref in b");
     store
-        .create(&a_customers, draft("Same", "C", "2020-01-01T00:00:00Z"))
+        .create(&customers("org-a"), customer("Same", None, None))
         .await
         .expect("same ref, other kind");
     assert_eq!(
@@ -115,66 +167,51 @@ pub async fn scopes_are_isolated(store: &Arc<dyn Store>) {
     if in_a.id != in_b.id {
         assert_eq!(store.get(&b, in_a.id).await.expect("get"), None);
     }
+    let elsewhere = groups("org-c");
+    assert_eq!(store.get(&elsewhere, in_a.id).await.expect("get"), None);
     assert_eq!(
-        store
-            .get(&scope("org-c", Kind::Group), in_a.id)
-            .await
-            .expect("get"),
-        None
-    );
-    assert_eq!(
-        store
-            .update(&scope("org-c", Kind::Group), in_a.id, rename(None))
-            .await,
+        store.update(&elsewhere, in_a.id, rename(None)).await,
         Err(StoreError::NotFound)
     );
-    assert_eq!(
-        store.delete(&scope("org-c", Kind::Group), in_a.id).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(store.delete(&elsewhere, in_a.id).await, Err(StoreError::NotFound));
     assert_eq!(all(store.as_ref(), &a).await, vec![in_a.clone()]);
     assert_eq!(all(store.as_ref(), &b).await, vec![in_b]);
     assert_eq!(store.get(&a, in_a.id).await.expect("still there"), Some(in_a));
 }
 
-fn rename(reference: Option<&str>) -> Patch {
-    Patch {
-        reference: reference.map(str::to_owned),
-        fields: Map::new(),
-        now: at("2021-01-01T00:00:00Z"),
-        links: None,
-    }
-}
-
 /// Updates write only the named fields; `lastUpdated` moves, `dateCreated` never does.
 pub async fn partial_update_touches_only_named_fields(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let mut d = draft("Ref", "Name", "2020-01-01T00:00:00Z");
-    d.fields.insert("description".into(), json!("Desc"));
+    d.fields.description = LongText::new("Desc").expect("fits");
     let created = store.create(&groups, d).await.expect("create");
     let patch = Patch {
         reference: None,
-        fields: fields(&[("name", json!("New"))]),
+        fields: GroupPatch {
+            name: Some(name("New")),
+            description: None,
+        },
         now: at("2020-06-01T00:00:00Z"),
-        links: None,
     };
     let updated = store.update(&groups, created.id, patch).await.expect("update");
-    assert_eq!(updated.field("name"), &json!("New"));
-    assert_eq!(updated.field("description"), &json!("Desc"));
+    assert_eq!(updated.fields.name, name("New"));
+    assert_eq!(updated.fields.description, LongText::new("Desc").expect("fits"));
     assert_eq!(updated.date_created, created.date_created);
     assert_eq!(updated.last_updated, at("2020-06-01T00:00:00Z"));
     let cleared = Patch {
-        reference: Some("Ref".into()),
-        fields: fields(&[("description", Value::Null)]),
+        reference: Some(reference("Ref")),
+        fields: GroupPatch {
+            name: None,
+            description: Some(None),
+        },
         now: at("2020-07-01T00:00:00Z"),
-        links: None,
     };
     let updated = store
         .update(&groups, created.id, cleared)
         .await
         .expect("update, same reference");
-    assert_eq!(updated.field("description"), &Value::Null);
-    assert_eq!(updated.field("name"), &json!("New"));
+    assert_eq!(updated.fields.description, None);
+    assert_eq!(updated.fields.name, name("New"));
     assert_eq!(store.get(&groups, created.id).await.expect("get"), Some(updated));
     assert_eq!(
         store.update(&groups, created.id + 1000, rename(None)).await,
@@ -184,7 +221,7 @@ pub async fn partial_update_touches_only_named_fields(store: &Arc<dyn Store>) {
 
 /// Renaming frees the old reference and takes the new one atomically; a taken one is refused.
 pub async fn rename_moves_the_reference(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let one = store
         .create(&groups, draft("One", "1", "2020-01-01T00:00:00Z"))
         .await
@@ -222,7 +259,7 @@ pub async fn rename_moves_the_reference(store: &Arc<dyn Store>) {
         .await
         .expect("old ref is free");
     assert_ne!(reused.id, one.id);
-    let sorted: Vec<String> = store
+    let sorted: Vec<Reference> = store
         .list(&groups, &query("sort=reference"))
         .await
         .expect("list")
@@ -236,7 +273,7 @@ pub async fn rename_moves_the_reference(store: &Arc<dyn Store>) {
 
 /// Deleting frees the reference and the record is gone; deleting again is `NotFound`.
 pub async fn delete_frees_the_reference(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let gone = store
         .create(&groups, draft("Ref", "x", "2020-01-01T00:00:00Z"))
         .await
@@ -255,7 +292,7 @@ pub async fn delete_frees_the_reference(store: &Arc<dyn Store>) {
 
 /// Sixteen concurrent creates of one reference: exactly one wins, the rest are `NotUnique`.
 pub async fn concurrent_creates_of_one_reference(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let store = Arc::clone(store);
@@ -280,7 +317,7 @@ pub async fn concurrent_creates_of_one_reference(store: &Arc<dyn Store>) {
 
 /// Concurrent creates never share an id.
 pub async fn concurrent_creates_get_distinct_ids(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let store = Arc::clone(store);
@@ -300,40 +337,64 @@ pub async fn concurrent_creates_get_distinct_ids(store: &Arc<dyn Store>) {
     assert_eq!(store.list(&groups, &query("")).await.expect("list").total, 24);
 }
 
+/// One text field of a customer patch.
+type TextField = fn(&mut CustomerPatch) -> &mut Option<Option<ShortText>>;
+
+/// The text fields the concurrent-update case writes, one per task.
+const TEXT_FIELDS: [TextField; 8] = [
+    |p| &mut p.email,
+    |p| &mut p.phone,
+    |p| &mut p.mobile,
+    |p| &mut p.fax,
+    |p| &mut p.city,
+    |p| &mut p.country,
+    |p| &mut p.address,
+    |p| &mut p.website,
+];
+
 /// Concurrent partial updates of different fields of one record lose nothing.
 pub async fn concurrent_updates_of_different_fields(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let customers = customers("org-a");
     let record = store
-        .create(&groups, draft("Ref", "n", "2020-01-01T00:00:00Z"))
+        .create(&customers, customer("Ref", None, None))
         .await
         .expect("create");
-    let tasks: Vec<_> = (0..8)
+    let tasks: Vec<_> = (0..TEXT_FIELDS.len())
         .map(|i| {
             let store = Arc::clone(store);
-            let groups = groups.clone();
+            let customers = customers.clone();
             tokio::spawn(async move {
+                let mut fields = CustomerPatch::default();
+                *TEXT_FIELDS[i](&mut fields) = Some(Some(text(&format!("value {i}"))));
                 let patch = Patch {
                     reference: None,
-                    fields: fields(&[(&format!("field{i}"), json!(i))]),
+                    fields,
                     now: at("2020-02-01T00:00:00Z"),
-                    links: None,
                 };
-                store.update(&groups, record.id, patch).await
+                store.update(&customers, record.id, patch).await
             })
         })
         .collect();
     for task in tasks {
         task.await.expect("task").expect("update");
     }
-    let stored = store.get(&groups, record.id).await.expect("get").expect("exists");
-    for i in 0..8 {
-        assert_eq!(stored.field(&format!("field{i}")), &json!(i), "field{i} lost");
+    let stored = store
+        .get(&customers, record.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    let mut written = CustomerPatch::default();
+    for (i, field) in TEXT_FIELDS.iter().enumerate() {
+        *field(&mut written) = Some(Some(text(&format!("value {i}"))));
     }
-    assert_eq!(stored.field("name"), &json!("n"));
+    let mut expected = record.fields.clone();
+    written.apply_to(&mut expected);
+    assert_eq!(stored.fields, expected, "a field was lost");
+    assert_eq!(stored.fields.name, Some(name("c")));
 }
 
 /// A small data set with shared timestamps, mixed-case references and names.
-async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
+async fn seed(store: &dyn RecordStore<GroupFields>, groups: &Scope<GroupFields>) -> Vec<Record<GroupFields>> {
     let rows = [
         ("Ref-61", "Beta", "2016-08-15T14:52:48Z"),
         ("ref-62", "alpha", "2016-08-15T14:52:48Z"),
@@ -358,9 +419,11 @@ async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
     }
     let touched = Patch {
         reference: None,
-        fields: fields(&[("description", json!("touched"))]),
+        fields: GroupPatch {
+            name: None,
+            description: Some(LongText::new("touched").expect("fits")),
+        },
         now: at("2017-01-01T00:00:00Z"),
-        links: None,
     };
     let third = records[2].id;
     records[2] = store.update(groups, third, touched).await.expect("touch");
@@ -369,11 +432,11 @@ async fn seed(store: &dyn RecordStore, groups: &Scope) -> Vec<Record> {
 
 /// Every list query answers exactly what filtering, sorting and paging all records gives.
 pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let records = seed(store.as_ref(), &groups).await;
     store
         .create(
-            &scope("org-b", Kind::Group),
+            &self::groups("org-b"),
             draft("Ref-61", "other", "2016-08-15T14:52:48Z"),
         )
         .await
@@ -425,7 +488,8 @@ pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
         let q = query(text);
         let (total, expected) = q.select(records.clone());
         let page = store.list(&groups, &q).await.expect("list");
-        let ids = |rs: &[Record]| rs.iter().map(|r| (r.id, r.reference.clone())).collect::<Vec<_>>();
+        let ids =
+            |rs: &[Record<GroupFields>]| rs.iter().map(|r| (r.id, r.reference.clone())).collect::<Vec<_>>();
         assert_eq!(ids(&page.records), ids(&expected), "records of `{text}`");
         assert_eq!(page.total, total, "total of `{text}`");
         assert_eq!(page.records, expected, "record contents of `{text}`");
@@ -434,7 +498,7 @@ pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
 
 /// Walking the pages visits every record exactly once, in every order.
 pub async fn paging_visits_each_record_once(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
+    let groups = groups("org-a");
     let records = seed(store.as_ref(), &groups).await;
     for base in [
         "",
@@ -478,10 +542,10 @@ fn group_link(id: u64) -> Link {
 }
 
 /// A linked record counts its dependents, cannot be deleted while used, and is released when the
-/// user is relinked or deleted.
+/// user is relinked or deleted. A record's links follow from its fields.
 pub async fn links_count_dependents_and_block_deletes(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
-    let customers = scope("org-a", Kind::Customer);
+    let groups = groups("org-a");
+    let customers = customers("org-a");
     let g1 = store
         .create(&groups, draft("G1", "g", "2020-01-01T00:00:00Z"))
         .await
@@ -490,29 +554,35 @@ pub async fn links_count_dependents_and_block_deletes(store: &Arc<dyn Store>) {
         .create(&groups, draft("G2", "g", "2020-01-01T00:00:00Z"))
         .await
         .expect("group");
-    let mut d = draft("C1", "c", "2020-01-01T00:00:00Z");
-    d.links = vec![group_link(g1.id), group_link(g1.id)];
-    let c1 = store.create(&customers, d).await.expect("customer");
-    assert_eq!(c1.links, vec![group_link(g1.id)], "links are de-duplicated");
-    let mut child = draft("C2", "child", "2020-01-01T00:00:00Z");
-    child.links = vec![
-        Link {
-            kind: Kind::Customer,
-            id: c1.id,
-        },
-        group_link(g1.id),
-    ];
-    let c2 = store.create(&customers, child).await.expect("sub-customer");
+    let c1 = store
+        .create(&customers, customer("C1", Some(g1.id), None))
+        .await
+        .expect("customer");
+    assert_eq!(c1.links, vec![group_link(g1.id)]);
+    let c2 = store
+        .create(&customers, customer("C2", Some(g1.id), Some(c1.id)))
+        .await
+        .expect("sub-customer");
+    assert_eq!(
+        c2.links,
+        vec![
+            group_link(g1.id),
+            Link {
+                kind: Kind::Customer,
+                id: c1.id,
+            }
+        ]
+    );
 
     let dependents =
-        |records: Vec<Record>, id: u64| records.iter().find(|r| r.id == id).map(|r| r.dependents);
+        |records: &[Record<GroupFields>], id: u64| records.iter().find(|r| r.id == id).map(|r| r.dependents);
     let read = store
         .get_many(&groups, &[g1.id, g2.id, 999])
         .await
         .expect("get_many");
     assert_eq!(read.len(), 2);
-    assert_eq!(dependents(read.clone(), g1.id), Some(2));
-    assert_eq!(dependents(read, g2.id), Some(0));
+    assert_eq!(dependents(&read, g1.id), Some(2));
+    assert_eq!(dependents(&read, g2.id), Some(0));
     assert_eq!(store.delete(&groups, g1.id).await, Err(StoreError::InUse));
     assert_eq!(
         store.delete(&customers, c1.id).await,
@@ -524,13 +594,10 @@ pub async fn links_count_dependents_and_block_deletes(store: &Arc<dyn Store>) {
         "a refused delete deletes nothing"
     );
 
-    let relink = Patch {
-        reference: None,
-        fields: Map::new(),
-        now: at("2020-02-01T00:00:00Z"),
-        links: Some(vec![group_link(g2.id)]),
-    };
-    let moved = store.update(&customers, c1.id, relink).await.expect("relink");
+    let moved = store
+        .update(&customers, c1.id, relink(Some(g2.id)))
+        .await
+        .expect("relink");
     assert_eq!(moved.links, vec![group_link(g2.id)]);
     assert_eq!(
         store
@@ -559,29 +626,40 @@ pub async fn links_count_dependents_and_block_deletes(store: &Arc<dyn Store>) {
 
 /// A link to a missing record (or another organization's) is refused and leaves nothing behind.
 pub async fn link_to_a_missing_record_is_refused_without_trace(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
-    let customers = scope("org-a", Kind::Customer);
+    let groups = groups("org-a");
+    let customers = customers("org-a");
     let elsewhere = store
         .create(
-            &scope("org-b", Kind::Group),
+            &self::groups("org-b"),
             draft("G", "other org", "2020-01-01T00:00:00Z"),
         )
         .await
         .expect("group in org-b");
-    let mut d = draft("C1", "c", "2020-01-01T00:00:00Z");
-    d.links = vec![group_link(elsewhere.id + 50)];
     assert_eq!(
-        store.create(&customers, d.clone()).await,
+        store
+            .create(&customers, customer("C1", Some(elsewhere.id + 50), None))
+            .await,
         Err(StoreError::MissingLink(group_link(elsewhere.id + 50)))
     );
-    d.links = vec![group_link(elsewhere.id)];
     if store.get(&groups, elsewhere.id).await.expect("get").is_none() {
         assert_eq!(
-            store.create(&customers, d).await,
+            store
+                .create(&customers, customer("C1", Some(elsewhere.id), None))
+                .await,
             Err(StoreError::MissingLink(group_link(elsewhere.id)))
         );
     }
-    assert_eq!(store.list(&customers, &query("")).await.expect("list").total, 0);
+    assert_eq!(
+        store
+            .list(
+                &customers,
+                &ListQuery::parse(&customer_api::customers::LIST_SPEC, "").expect("query")
+            )
+            .await
+            .expect("list")
+            .total,
+        0
+    );
     assert_eq!(
         store.find_by_reference(&customers, "C1").await.expect("find"),
         None,
@@ -589,14 +667,17 @@ pub async fn link_to_a_missing_record_is_refused_without_trace(store: &Arc<dyn S
     );
 
     let kept = store
-        .create(&customers, draft("C1", "c", "2020-01-01T00:00:00Z"))
+        .create(&customers, customer("C1", None, None))
         .await
         .expect("create");
     let bad = Patch {
-        reference: Some("C1-renamed".into()),
-        fields: fields(&[("name", json!("changed"))]),
+        reference: Some(reference("C1-renamed")),
+        fields: CustomerPatch {
+            name: Some(Some(name("changed"))),
+            category_id: Some(Some(4242)),
+            ..CustomerPatch::default()
+        },
         now: at("2020-03-01T00:00:00Z"),
-        links: Some(vec![group_link(4242)]),
     };
     assert_eq!(
         store.update(&customers, kept.id, bad).await,
@@ -618,8 +699,8 @@ pub async fn link_to_a_missing_record_is_refused_without_trace(store: &Arc<dyn S
 
 /// Concurrent relinks of one record keep every dependents count exact.
 pub async fn concurrent_relinks_keep_counts_exact(store: &Arc<dyn Store>) {
-    let groups = scope("org-a", Kind::Group);
-    let customers = scope("org-a", Kind::Customer);
+    let groups = groups("org-a");
+    let customers = customers("org-a");
     let g1 = store
         .create(&groups, draft("G1", "g", "2020-01-01T00:00:00Z"))
         .await
@@ -628,22 +709,19 @@ pub async fn concurrent_relinks_keep_counts_exact(store: &Arc<dyn Store>) {
         .create(&groups, draft("G2", "g", "2020-01-01T00:00:00Z"))
         .await
         .expect("group");
-    let mut d = draft("C", "c", "2020-01-01T00:00:00Z");
-    d.links = vec![group_link(g1.id)];
-    let customer = store.create(&customers, d).await.expect("customer");
+    let record = store
+        .create(&customers, customer("C", Some(g1.id), None))
+        .await
+        .expect("customer");
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let store = Arc::clone(store);
             let customers = customers.clone();
             let target = if i % 2 == 0 { g2.id } else { g1.id };
             tokio::spawn(async move {
-                let patch = Patch {
-                    reference: None,
-                    fields: fields(&[("name", json!(format!("n{i}")))]),
-                    now: at("2020-02-01T00:00:00Z"),
-                    links: Some(vec![group_link(target)]),
-                };
-                store.update(&customers, customer.id, patch).await
+                let mut patch = relink(Some(target));
+                patch.fields.name = Some(Some(name(&format!("n{i}"))));
+                store.update(&customers, record.id, patch).await
             })
         })
         .collect();
@@ -651,7 +729,7 @@ pub async fn concurrent_relinks_keep_counts_exact(store: &Arc<dyn Store>) {
         task.await.expect("task").expect("relink");
     }
     let linked = store
-        .get(&customers, customer.id)
+        .get(&customers, record.id)
         .await
         .expect("get")
         .expect("exists")

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use customer_api::App;
-use customer_api::gateway::{Gateway, HttpRequest, Tokens};
-use customer_api::logos::objects::ResizeOnPut;
+use customer_api::http::Store;
 use customer_api::logos::resize::VariantBoxes;
-use customer_api::logos::{DirObjectStore, Logos, ObjectStore, S3ObjectStore};
+use customer_api::logos::{Logos, ObjectStore, S3ObjectStore};
 use customer_api::reference_data;
-use customer_api::store::{DynamoStore, EmbeddedStore, Store, dynamo};
+use customer_api::store::{DynamoStore, dynamo};
+use local_api::{DirObjectStore, EmbeddedStore, Gateway, HttpRequest, ResizeOnPut, Tokens};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -67,6 +67,27 @@ pub fn dynamo_endpoint() -> String {
     std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
         panic!("{ENDPOINT_VAR} is not set: run the test suite with ./tests/run, which starts a local DynamoDB API server")
     })
+}
+
+/// A workspace binary (`local-api`, a Lambda function), built first when out of date: the
+/// integration tests run the real binaries, built from the same sources as the tests.
+pub fn binary(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build
+            .args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --workspace --bins failed");
+        let test = std::env::current_exe().expect("test executable");
+        let deps = test.parent().expect("deps directory");
+        deps.parent().expect("profile directory").to_path_buf()
+    });
+    dir.join(name)
 }
 
 /// A fresh, empty bucket on the test endpoint (the local DynamoDB API server serves S3 too).

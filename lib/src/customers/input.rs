@@ -1,57 +1,15 @@
-//! Customer parameters from a form body, typed as documented.
+//! Customer parameters from a form body, typed as documented: the catalogue's plain parameters,
+//! and those with rules of their own (links, reference data, the logo).
 
-use serde_json::{Map, Value};
-
+use super::catalogue::{CustomerPatch, DueDateType, PARAMS};
 use crate::error::ApiError;
 use crate::form::FormData;
 use crate::input::check_names;
 use crate::logos::Upload;
+use crate::values::MAX_REFERENCE;
 
-/// Plain text parameters and their longest accepted length, in characters.
-pub(super) const TEXT_FIELDS: [(&str, usize); 21] = [
-    ("reference2", 255),
-    ("barcode", 255),
-    ("billingCountry", 255),
-    ("billingCity", 255),
-    ("billingPostalCode", 255),
-    ("billingAddress", 255),
-    ("country", 255),
-    ("city", 255),
-    ("postalCode", 255),
-    ("address", 255),
-    ("email", 255),
-    ("phone", 255),
-    ("mobile", 255),
-    ("fax", 255),
-    ("comment", 4000),
-    ("website", 255),
-    ("taxNumber", 255),
-    ("companyRegistrationNumber", 255),
-    ("customerRisk", 255),
-    ("customerRiskColor", 255),
-    ("onHoldReason", 255),
-];
-
-/// Boolean parameters.
-pub(super) const BOOL_FIELDS: [&str; 5] = [
-    "isActive",
-    "isSubCustomer",
-    "billWithParent",
-    "isSameAddress",
-    "onHold",
-];
-
-/// Double parameters, with their accepted range.
-pub(super) const DOUBLE_FIELDS: [(&str, f64, f64); 5] = [
-    ("billingLat", -90.0, 90.0),
-    ("billingLng", -180.0, 180.0),
-    ("latitude", -90.0, 90.0),
-    ("longitude", -180.0, 180.0),
-    ("creditLimit", -1e15, 1e15),
-];
-
-/// Parameters with their own rules.
-const OTHER_PARAMS: [&str; 13] = [
+/// Parameters with rules of their own (beside the catalogue's [`PARAMS`]).
+const RULED_PARAMS: [&str; 12] = [
     "reference",
     "name",
     "categoryId",
@@ -61,14 +19,10 @@ const OTHER_PARAMS: [&str; 13] = [
     "regionId",
     "paymentTypes",
     "currency",
-    "dueDateConfigNumber",
     "dueDateConfigType",
     "useExternalId",
     "imageFile",
 ];
-
-/// The longest name and reference, in characters.
-pub(super) const MAX_NAME: usize = 255;
 
 /// A linked resource addressed by numeric id or by reference (external id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,12 +56,14 @@ pub type Change<T> = Option<Option<T>>;
 /// The customer parameters of one request, typed. Absent parameters are `None`.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerInput {
-    /// `reference`: `Some("")` when sent empty.
+    /// `reference` as sent (checked by the operation: required on create, a rename on update).
     pub reference: Option<String>,
-    /// `name`: `Some("")` when sent empty.
+    /// `name` as sent (required on create, never blank).
     pub name: Option<String>,
-    /// Text, boolean and double parameters, ready to store (`null` clears).
-    pub scalars: Map<String, Value>,
+    /// The catalogue's plain parameters.
+    pub fields: CustomerPatch,
+    /// Whether a plain parameter was over its length (`save_failed` once the rest is checked).
+    pub too_long: bool,
     /// `categoryId`.
     pub category: Change<IdOrReference>,
     /// `parentCustomer`.
@@ -122,10 +78,8 @@ pub struct CustomerInput {
     pub payment_types: Option<Vec<u64>>,
     /// `currency`, as sent.
     pub currency: Change<String>,
-    /// `dueDateConfigNumber`.
-    pub due_date_number: Change<i64>,
-    /// `dueDateConfigType`: 1 or 2.
-    pub due_date_type: Change<u8>,
+    /// `dueDateConfigType`.
+    pub due_date_type: Change<DueDateType>,
     /// `imageFile`, checked.
     pub image: Option<Upload>,
 }
@@ -138,12 +92,7 @@ impl CustomerInput {
     /// Reads the documented parameters; unknown ones are `invalid_param`, wrong types
     /// `invalid_param_type`.
     pub fn from_form(form: &FormData) -> Result<Self, ApiError> {
-        let known = |name: &str| {
-            TEXT_FIELDS.iter().any(|(f, _)| *f == name)
-                || BOOL_FIELDS.contains(&name)
-                || DOUBLE_FIELDS.iter().any(|(f, _, _)| *f == name)
-                || OTHER_PARAMS.contains(&name)
-        };
+        let known = |name: &str| PARAMS.contains(&name) || RULED_PARAMS.contains(&name);
         let names = form
             .values
             .iter()
@@ -155,98 +104,48 @@ impl CustomerInput {
             None | Some("") => false,
             Some(text) => parse_bool("useExternalId", text)?,
         };
-
-        let mut input = CustomerInput {
-            reference: value("reference").map(str::to_owned),
-            name: value("name").map(str::to_owned),
-            ..CustomerInput::default()
-        };
-        for (name, _) in TEXT_FIELDS {
-            if let Some(text) = value(name) {
-                let stored = if text.is_empty() {
-                    Value::Null
-                } else {
-                    Value::String(text.to_owned())
-                };
-                input.scalars.insert(name.to_owned(), stored);
-            }
-        }
-        for name in BOOL_FIELDS {
-            if let Some(text) = value(name) {
-                input
-                    .scalars
-                    .insert(name.to_owned(), Value::Bool(parse_bool(name, text)?));
-            }
-        }
-        for (name, low, high) in DOUBLE_FIELDS {
-            if let Some(text) = value(name) {
-                let stored = if text.is_empty() {
-                    Value::Null
-                } else {
-                    let number = text
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|n| n.is_finite())
-                        .ok_or_else(|| bad(name))?;
-                    if !(low..=high).contains(&number) {
-                        return Err(bad(name));
-                    }
-                    number_value(number).ok_or_else(|| bad(name))?
-                };
-                input.scalars.insert(name.to_owned(), stored);
-            }
-        }
+        let (fields, too_long) = CustomerPatch::parse_params(value)?;
         let link = |name: &str| -> Change<IdOrReference> {
             value(name).map(|text| (!text.is_empty()).then(|| IdOrReference::parse(text, external)))
         };
-        input.category = link("categoryId");
-        input.parent = link("parentCustomer");
-        input.segmentation = link("customerSegmentationId");
-        input.user = link("userId");
-        input.region = match value("regionId") {
-            None => None,
-            Some("") => Some(None),
-            Some(text) => Some(Some(parse_id("regionId", text)?)),
+        let input = CustomerInput {
+            reference: value("reference").map(str::to_owned),
+            name: value("name").map(str::to_owned),
+            fields,
+            too_long,
+            category: link("categoryId"),
+            parent: link("parentCustomer"),
+            segmentation: link("customerSegmentationId"),
+            user: link("userId"),
+            region: match value("regionId") {
+                None => None,
+                Some("") => Some(None),
+                Some(text) => Some(Some(parse_id("regionId", text)?)),
+            },
+            payment_types: value("paymentTypes").map(parse_payment_types).transpose()?,
+            currency: value("currency").map(|text| (!text.is_empty()).then(|| text.to_owned())),
+            due_date_type: match value("dueDateConfigType") {
+                None => None,
+                Some("") => Some(None),
+                Some(text) => Some(Some(
+                    DueDateType::parse(text).ok_or_else(|| bad("dueDateConfigType"))?,
+                )),
+            },
+            image: if value("imageFile").is_some() {
+                return Err(ApiError::UnsupportedFileType);
+            } else {
+                form.files.first().map(Upload::check).transpose()?
+            },
         };
-        input.payment_types = value("paymentTypes").map(parse_payment_types).transpose()?;
-        input.currency = value("currency").map(|text| (!text.is_empty()).then(|| text.to_owned()));
-        input.due_date_number = match value("dueDateConfigNumber") {
-            None => None,
-            Some("") => Some(None),
-            Some(text) => Some(Some(
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|n| (0..=36_500).contains(n))
-                    .ok_or_else(|| bad("dueDateConfigNumber"))?,
-            )),
-        };
-        input.due_date_type = match value("dueDateConfigType") {
-            None => None,
-            Some("") => Some(None),
-            Some("1") => Some(Some(1)),
-            Some("2") => Some(Some(2)),
-            Some(_) => return Err(bad("dueDateConfigType")),
-        };
-        if value("imageFile").is_some() {
-            return Err(ApiError::UnsupportedFileType);
-        }
-        input.image = form.files.first().map(Upload::check).transpose()?;
-        if let Some(reference) = &input.reference {
-            if reference.chars().count() > MAX_NAME {
-                return Err(ApiError::SaveFailed(crate::error::Resource::Customer));
-            }
+        if input
+            .reference
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_REFERENCE)
+        {
+            return Err(ApiError::SaveFailed(crate::error::Resource::Customer));
         }
         Ok(input)
     }
-}
-
-/// Whole numbers are stored as integers (`5000`, not `5000.0`, as documented).
-fn number_value(number: f64) -> Option<Value> {
-    if number.fract() == 0.0 && number.abs() < 9e15 {
-        #[allow(clippy::cast_possible_truncation)]
-        return Some(Value::from(number as i64));
-    }
-    serde_json::Number::from_f64(number).map(Value::Number)
 }
 
 fn parse_bool(name: &str, text: &str) -> Result<bool, ApiError> {
@@ -266,6 +165,7 @@ fn parse_id(name: &str, text: &str) -> Result<u64, ApiError> {
 
 /// `[{"id"=7},{"id"=8}]` (the documented form) or JSON `[{"id":7}]`; ids may be quoted.
 fn parse_payment_types(text: &str) -> Result<Vec<u64>, ApiError> {
+    use serde_json::Value;
     let invalid = || bad("payment type id");
     let json = text.replace("\"=", "\":");
     let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&json) else {
@@ -290,6 +190,7 @@ fn parse_payment_types(text: &str) -> Result<Vec<u64>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::{Amount, Bounded};
 
     fn form(pairs: &[(&str, &str)]) -> FormData {
         FormData {
@@ -335,12 +236,18 @@ mod tests {
             ("dueDateConfigType", "2"),
         ]))
         .expect("valid");
-        assert_eq!(input.scalars["isActive"], Value::Bool(false));
-        assert_eq!(input.scalars["creditLimit"].as_f64(), Some(5000.0));
-        assert_eq!(input.scalars["email"], Value::Null);
+        assert_eq!(input.fields.is_active, Some(Some(false)));
+        assert_eq!(
+            input.fields.credit_limit.flatten().map(Bounded::get),
+            Some(5000.0)
+        );
+        assert_eq!(input.fields.email, Some(None));
         assert_eq!(input.category, Some(Some(IdOrReference::Id(2))));
         assert_eq!(input.parent, Some(Some(IdOrReference::Reference("NC-3".into()))));
-        assert_eq!(input.due_date_type, Some(Some(2)));
+        assert_eq!(
+            input.due_date_type,
+            Some(Some(DueDateType::AfterEndOfInvoiceMonth))
+        );
         let external = CustomerInput::from_form(&form(&[("categoryId", "2"), ("useExternalId", "true")]))
             .expect("valid");
         assert_eq!(
@@ -368,5 +275,8 @@ mod tests {
             CustomerInput::from_form(&form(&[("colour", "red"), ("name", "x")])).err(),
             Some(ApiError::InvalidParam(vec!["colour".into()]))
         );
+        let long = CustomerInput::from_form(&form(&[("city", &"c".repeat(256))])).expect("parses");
+        assert!(long.too_long && long.fields.city.is_none());
+        assert_eq!(Amount::new(1.5).map(Bounded::get), Some(1.5));
     }
 }

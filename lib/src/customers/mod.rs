@@ -1,92 +1,44 @@
-//! Customers: the model, its rules (references, integrity, defaults) and the documented object.
+//! Customers: the catalogue of their fields, their input, their rules (references, links,
+//! integrity, defaults) and the documented object.
 
+mod catalogue;
 mod input;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
-
-pub use input::{CustomerInput, IdOrReference};
-use input::{MAX_NAME, TEXT_FIELDS};
+pub use catalogue::{
+    CreatedBy, CustomerFields, CustomerPatch, CustomerView, DueDateType, FIELDS, KEYS, PARAMS, RegionRef,
+    Related, Shown,
+};
+pub use input::{Change, CustomerInput, IdOrReference};
+pub use view::Customer;
 
 use crate::error::{ApiError, Resource};
+use crate::groups::GroupFields;
 use crate::input::Target;
-use crate::list::{IdSetFilter, ListQuery, ListSpec, Paging, TextFilter};
+use crate::list::{IdSet, ListQuery, ListSpec, Paging};
 use crate::logos::{LogoPath, Logos};
+use crate::model::{Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use crate::reference_data::{Named, ReferenceData};
-use crate::routes::BASE_PATH;
-use crate::store::{
-    Draft, Kind, Link, Organization, Patch, Record, Scope, Store, StoreError, reference_fits,
-};
+use crate::store::RecordStore;
 use crate::time::Timestamp;
+use crate::values::{CurrencyCode, Invalid, Name, Reference};
 
-/// What the list operation accepts.
-pub const LIST_SPEC: ListSpec = ListSpec {
-    text_filters: &["reference", "name", "categoryReference"],
-    bool_filters: &["isActive"],
-    sort_fields: &[
-        "id",
-        "reference",
-        "reference2",
-        "name",
-        "barcode",
-        "email",
-        "phone",
-        "mobile",
-        "fax",
-        "comment",
-        "website",
-        "billingCountry",
-        "billingCity",
-        "billingPostalCode",
-        "billingAddress",
-        "billingLat",
-        "billingLng",
-        "country",
-        "city",
-        "postalCode",
-        "address",
-        "latitude",
-        "longitude",
-        "creditLimit",
-        "isActive",
-        "isSubCustomer",
-        "billWithParent",
-        "isSameAddress",
-        "onHold",
-        "onHoldReason",
-        "currency",
-        "taxNumber",
-        "companyRegistrationNumber",
-        "customerRisk",
-        "customerRiskColor",
-        "dueDateConfigNumber",
-        "dateCreated",
-        "lastUpdated",
-    ],
+/// What the list operation accepts: the catalogue's fields, and `categoryReference`.
+pub const LIST_SPEC: ListSpec<CustomerFields> = ListSpec {
+    fields: FIELDS,
+    linked: &["categoryReference"],
 };
-
-/// Defaults of a new customer (the currency defaults to the organization's).
-const DEFAULTS: [(&str, bool); 5] = [
-    ("isActive", true),
-    ("isSubCustomer", false),
-    ("billWithParent", false),
-    ("isSameAddress", true),
-    ("onHold", false),
-];
 
 /// How many ancestors are checked for a parent cycle.
 const MAX_DEPTH: usize = 64;
 
-/// `dueDateConfigType` names.
-fn due_date_type_name(code: u64) -> Option<&'static str> {
-    match code {
-        1 => Some("daysAfterInvoiceDate"),
-        2 => Some("daysAfterEndOfInvoiceMonth"),
-        _ => None,
-    }
-}
+/// Where the customer operations keep their records.
+pub trait CustomerStore: RecordStore<CustomerFields> + RecordStore<GroupFields> {}
+
+impl<T: RecordStore<CustomerFields> + RecordStore<GroupFields> + ?Sized> CustomerStore for T {}
 
 fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
     ApiError::NotFound(format!("The {what} with the id {id} doesn't exist."))
@@ -96,7 +48,24 @@ fn self_parent() -> ApiError {
     ApiError::NotFound("The customer cannot be a subcustomer of itself.".into())
 }
 
-fn find_named<'a>(items: &'a [Named], wanted: &IdOrReference) -> Option<&'a Named> {
+fn save_failed() -> ApiError {
+    ApiError::SaveFailed(Resource::Customer)
+}
+
+/// A required text: absent or blank is `missing_param`.
+fn present<'v>(value: Option<&'v str>, name: &str) -> Result<&'v str, ApiError> {
+    match value {
+        Some(text) if !text.trim().is_empty() => Ok(text),
+        _ => Err(ApiError::missing(name)),
+    }
+}
+
+/// A reference to write: one that does not fit the storage keys is `save_failed`.
+fn reference(text: &str) -> Result<Reference, ApiError> {
+    Reference::parse(text).map_err(|_| save_failed())
+}
+
+fn find_named<'r>(items: &'r [Named], wanted: &IdOrReference) -> Option<&'r Named> {
     items.iter().find(|item| match wanted {
         IdOrReference::Id(id) => item.id == *id,
         IdOrReference::Reference(reference) => item.reference == *reference,
@@ -105,18 +74,18 @@ fn find_named<'a>(items: &'a [Named], wanted: &IdOrReference) -> Option<&'a Name
 
 /// The customer operations of one organization.
 pub struct Customers<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn CustomerStore,
     logos: &'a Logos,
     refs: Arc<ReferenceData>,
     org: &'a Organization,
-    scope: Scope,
-    groups: Scope,
+    scope: Scope<CustomerFields>,
+    groups: Scope<GroupFields>,
 }
 
 impl<'a> Customers<'a> {
     /// The customers of `org`, with its reference data and logo storage.
     pub fn new(
-        store: &'a dyn Store,
+        store: &'a dyn CustomerStore,
         logos: &'a Logos,
         refs: Arc<ReferenceData>,
         org: &'a Organization,
@@ -126,8 +95,8 @@ impl<'a> Customers<'a> {
             logos,
             refs,
             org,
-            scope: Scope::new(org, Kind::Customer),
-            groups: Scope::new(org, Kind::Group),
+            scope: Scope::new(org),
+            groups: Scope::new(org),
         }
     }
 
@@ -151,10 +120,10 @@ impl<'a> Customers<'a> {
         }
     }
 
-    async fn find(&self, target: &Target) -> Result<Record, ApiError> {
+    async fn find(&self, target: &Target) -> Result<Record<CustomerFields>, ApiError> {
         let found = match target {
             Target::Id(id) => self.store.get(&self.scope, *id).await,
-            Target::Reference(reference) if !reference_fits(reference, MAX_NAME) => Ok(None),
+            Target::Reference(reference) if !Reference::fits(reference) => Ok(None),
             Target::Reference(reference) => self.store.find_by_reference(&self.scope, reference).await,
         };
         found
@@ -162,10 +131,18 @@ impl<'a> Customers<'a> {
             .ok_or_else(|| ApiError::not_found(Resource::Customer, target))
     }
 
-    async fn find_linked(&self, scope: &Scope, wanted: &IdOrReference) -> Result<Option<Record>, ApiError> {
+    /// The id of the `F` record addressed by `wanted`, if it exists in the organization.
+    async fn find_linked<F: crate::model::Fields>(
+        &self,
+        scope: &Scope<F>,
+        wanted: &IdOrReference,
+    ) -> Result<Option<Record<F>>, ApiError>
+    where
+        dyn CustomerStore + 'a: RecordStore<F>,
+    {
         let found = match wanted {
             IdOrReference::Id(id) => self.store.get(scope, *id).await,
-            IdOrReference::Reference(reference) if !reference_fits(reference, MAX_NAME) => Ok(None),
+            IdOrReference::Reference(reference) if !Reference::fits(reference) => Ok(None),
             IdOrReference::Reference(reference) => self.store.find_by_reference(scope, reference).await,
         };
         found.map_err(|e| self.fail(e, &""))
@@ -184,7 +161,7 @@ impl<'a> Customers<'a> {
                 if current.id == customer {
                     return Err(self_parent());
                 }
-                ancestor = match current.field("parentId").as_u64() {
+                ancestor = match current.fields.parent_id {
                     Some(id) => self
                         .store
                         .get(&self.scope, id)
@@ -197,33 +174,24 @@ impl<'a> Customers<'a> {
         Ok(parent.id)
     }
 
-    /// The fields and links a request writes, checked against the reference data and the
-    /// customer as it is (`current`, on updates).
+    /// What a request writes, checked against the reference data and the customer as it is
+    /// (`current`, on updates).
     async fn changes(
         &self,
         input: &CustomerInput,
-        current: Option<&Record>,
-    ) -> Result<(Map<String, Value>, Option<Vec<Link>>), ApiError> {
-        let mut fields = input.scalars.clone();
-        if let Some(name) = &input.name {
-            fields.insert("name".into(), Value::String(name.clone()));
+        name: Option<Name>,
+        current: Option<&Record<CustomerFields>>,
+    ) -> Result<CustomerPatch, ApiError> {
+        let stored = current.map(|c| &c.fields);
+        if input.too_long {
+            return Err(save_failed());
         }
-        let too_long = TEXT_FIELDS
-            .iter()
-            .chain([("name", MAX_NAME)].iter())
-            .any(|(field, max)| {
-                fields
-                    .get(*field)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.chars().count() > *max)
-            });
-        if too_long {
-            return Err(ApiError::SaveFailed(Resource::Customer));
+        let mut patch = input.fields.clone();
+        if name.is_some() {
+            patch.name = Some(name);
         }
-        let stored = |name: &str| current.and_then(|c| c.field(name).as_u64());
-
         let category = match &input.category {
-            None => stored("categoryId"),
+            None => stored.and_then(|c| c.category_id),
             Some(None) => None,
             Some(Some(wanted)) => Some(
                 self.find_linked(&self.groups, wanted)
@@ -232,34 +200,41 @@ impl<'a> Customers<'a> {
                     .id,
             ),
         };
-        if let Some(Some(wanted)) = &input.segmentation {
-            let found = find_named(&self.refs.segmentations, wanted)
-                .ok_or_else(|| not_found("customer segmentation", wanted.as_text()))?;
-            fields.insert("segmentationId".into(), json!(found.id));
-        } else if input.segmentation.is_some() {
-            fields.insert("segmentationId".into(), Value::Null);
+        if let Some(wanted) = &input.segmentation {
+            let id = match wanted {
+                Some(wanted) => Some(
+                    find_named(&self.refs.segmentations, wanted)
+                        .ok_or_else(|| not_found("customer segmentation", wanted.as_text()))?
+                        .id,
+                ),
+                None => None,
+            };
+            patch.segmentation_id = Some(id);
         }
-        if let Some(Some(wanted)) = &input.user {
-            let found = self
-                .refs
-                .users
-                .iter()
-                .find(|user| match wanted {
-                    IdOrReference::Id(id) => user.id == *id,
-                    IdOrReference::Reference(reference) => user.reference == *reference,
-                })
-                .ok_or_else(|| not_found("user", wanted.as_text()))?;
-            fields.insert("userId".into(), json!(found.id));
-        } else if input.user.is_some() {
-            fields.insert("userId".into(), Value::Null);
+        if let Some(wanted) = &input.user {
+            let id = match wanted {
+                Some(wanted) => Some(
+                    self.refs
+                        .users
+                        .iter()
+                        .find(|user| match wanted {
+                            IdOrReference::Id(id) => user.id == *id,
+                            IdOrReference::Reference(reference) => user.reference == *reference,
+                        })
+                        .ok_or_else(|| not_found("user", wanted.as_text()))?
+                        .id,
+                ),
+                None => None,
+            };
+            patch.user_id = Some(id);
         }
         if let Some(region) = input.region {
-            if let Some(id) = region {
-                if !self.refs.regions.iter().any(|r| r.id == id) {
-                    return Err(not_found("region", id));
-                }
+            if let Some(id) = region
+                && !self.refs.regions.iter().any(|r| r.id == id)
+            {
+                return Err(not_found("region", id));
             }
-            fields.insert("regionId".into(), json!(region));
+            patch.region_id = Some(region);
         }
         if let Some(ids) = &input.payment_types {
             if let Some(missing) = ids
@@ -268,113 +243,99 @@ impl<'a> Customers<'a> {
             {
                 return Err(not_found("payment type", missing));
             }
-            fields.insert("paymentTypeIds".into(), json!(ids));
+            patch.payment_type_ids = Some(Some(ids.clone()));
         }
         if let Some(currency) = &input.currency {
-            let code = match currency {
-                Some(sent) => {
-                    let code = sent.to_ascii_uppercase();
-                    if iso_currency::Currency::from_code(&code).is_none() {
-                        return Err(ApiError::NotFound(format!(
-                            "The currency with name {sent} doesn't exist."
-                        )));
-                    }
-                    if !self.refs.currencies.contains(&code)
-                        && self.refs.currency.as_deref() != Some(code.as_str())
-                    {
-                        return Err(ApiError::NotFound(format!(
-                            "The currency with name {code} is not configured."
-                        )));
-                    }
-                    Some(code)
-                }
-                None => self.refs.currency.clone(),
-            };
-            fields.insert("currency".into(), json!(code));
+            patch.currency = Some(match currency {
+                Some(sent) => Some(self.configured_currency(sent)?),
+                None => self.org_currency(),
+            });
         }
         let due_type = input
             .due_date_type
-            .map_or(stored("dueDateConfigType"), |t| t.map(u64::from));
-        let due_number = input.due_date_number.map_or(
-            current.and_then(|c| c.field("dueDateConfigNumber").as_i64()),
-            |n| n,
-        );
+            .map_or(stored.and_then(|c| c.due_date_config_type), |t| t);
+        let due_number = input
+            .fields
+            .due_date_config_number
+            .map_or(stored.and_then(|c| c.due_date_config_number), |n| n);
         if due_type.is_some() && due_number.is_none() {
             return Err(ApiError::missing("dueDateConfigNumber"));
         }
-        if let Some(number) = input.due_date_number {
-            fields.insert("dueDateConfigNumber".into(), json!(number));
-        }
         if let Some(kind) = input.due_date_type {
-            fields.insert("dueDateConfigType".into(), json!(kind));
+            patch.due_date_config_type = Some(kind);
         }
 
-        let sent_is_sub = input.scalars.get("isSubCustomer").and_then(Value::as_bool);
-        let touches_links = input.category.is_some() || input.parent.is_some() || sent_is_sub.is_some();
-        if !touches_links {
-            return Ok((fields, None));
+        let sent_is_sub = input.fields.is_sub_customer.flatten();
+        if input.category.is_none() && input.parent.is_none() && sent_is_sub.is_none() {
+            return Ok(patch);
         }
         let parent_sent = match &input.parent {
             None => None,
             Some(None) => Some(None),
             Some(Some(wanted)) => Some(Some(self.find_parent(wanted, current.map(|c| c.id)).await?)),
         };
-        let was_sub = current
-            .and_then(|c| c.field("isSubCustomer").as_bool())
-            .unwrap_or(false);
+        let was_sub = stored.and_then(|c| c.is_sub_customer).unwrap_or(false);
         let is_sub = sent_is_sub.unwrap_or(match parent_sent {
             Some(parent) => parent.is_some(),
             None => was_sub,
         });
         let parent = if is_sub {
-            parent_sent.unwrap_or(stored("parentId"))
+            parent_sent.unwrap_or(stored.and_then(|c| c.parent_id))
         } else {
             None
         };
         if is_sub && parent.is_none() {
             return Err(ApiError::missing("parentCustomer"));
         }
-        fields.insert("isSubCustomer".into(), json!(is_sub));
-        fields.insert("parentId".into(), json!(parent));
-        fields.insert("categoryId".into(), json!(category));
-        let links = category
-            .map(|id| Link {
-                kind: Kind::Group,
-                id,
-            })
-            .into_iter()
-            .chain(parent.map(|id| Link {
-                kind: Kind::Customer,
-                id,
-            }))
-            .collect();
-        Ok((fields, Some(links)))
+        patch.is_sub_customer = Some(Some(is_sub));
+        patch.parent_id = Some(parent);
+        patch.category_id = Some(category);
+        Ok(patch)
+    }
+
+    /// A currency the organization may use: ISO 4217 knows it, and it is configured.
+    fn configured_currency(&self, sent: &str) -> Result<CurrencyCode, ApiError> {
+        let code = CurrencyCode::parse(sent)
+            .ok_or_else(|| ApiError::NotFound(format!("The currency with name {sent} doesn't exist.")))?;
+        let configured = self.refs.currencies.iter().any(|c| c == code.as_str())
+            || self.refs.currency.as_deref() == Some(code.as_str());
+        if !configured {
+            return Err(ApiError::NotFound(format!(
+                "The currency with name {} is not configured.",
+                code.as_str()
+            )));
+        }
+        Ok(code)
+    }
+
+    /// The organization's own currency, the default of new customers.
+    fn org_currency(&self) -> Option<CurrencyCode> {
+        self.refs.currency.as_deref().and_then(CurrencyCode::parse)
     }
 
     /// Creates a customer; `reference` and `name` are required.
-    pub async fn create(&self, input: CustomerInput) -> Result<CustomerView, ApiError> {
-        let reference = required(input.reference.as_deref(), "reference")?.to_owned();
-        required(input.name.as_deref(), "name")?;
-        self.create_with(reference, input).await
+    pub async fn create(&self, input: CustomerInput) -> Result<Customer, ApiError> {
+        let reference = present(input.reference.as_deref(), "reference")?.to_owned();
+        present(input.name.as_deref(), "name")?;
+        self.create_with(&reference, input).await
     }
 
-    async fn create_with(&self, reference: String, input: CustomerInput) -> Result<CustomerView, ApiError> {
-        if !reference_fits(&reference, MAX_NAME) {
-            return Err(ApiError::SaveFailed(Resource::Customer));
+    async fn create_with(&self, reference: &str, input: CustomerInput) -> Result<Customer, ApiError> {
+        let reference = self::reference(reference)?;
+        let name = self.name(&input)?;
+        let patch = self.changes(&input, name, None).await?;
+        let mut fields = CustomerFields::default();
+        patch.apply_to(&mut fields);
+        fields.fill_defaults();
+        if patch.currency.is_none() {
+            fields.currency = self.org_currency();
         }
-        let (mut fields, links) = self.changes(&input, None).await?;
-        for (name, value) in DEFAULTS {
-            fields.entry(name).or_insert(Value::Bool(value));
-        }
-        fields
-            .entry("currency")
-            .or_insert_with(|| json!(self.refs.currency));
-        let logo = self.store_logo(&input, &mut fields).await?;
+        let logo = self.store_logo(&input).await?;
+        fields.logo.clone_from(&logo);
         let draft = Draft {
             reference,
             fields,
             now: Timestamp::now(),
-            links: links.unwrap_or_default(),
         };
         match self.store.create(&self.scope, draft).await {
             Ok(record) => self.view(record).await,
@@ -385,12 +346,19 @@ impl<'a> Customers<'a> {
         }
     }
 
-    /// Stores the request's logo (if any) and sets the `logo` field to it.
-    async fn store_logo(
-        &self,
-        input: &CustomerInput,
-        fields: &mut Map<String, Value>,
-    ) -> Result<Option<LogoPath>, ApiError> {
+    /// The name a request sets, if any: never blank (`missing_param`); too long is `save_failed`
+    /// once the other parameters are checked.
+    fn name(&self, input: &CustomerInput) -> Result<Option<Name>, ApiError> {
+        match input.name.as_deref().map(Name::parse) {
+            None => Ok(None),
+            Some(Ok(name)) => Ok(Some(name)),
+            Some(Err(Invalid::Blank)) => Err(ApiError::missing("name")),
+            Some(Err(_)) => Err(save_failed()),
+        }
+    }
+
+    /// Stores the request's logo, if any.
+    async fn store_logo(&self, input: &CustomerInput) -> Result<Option<LogoPath>, ApiError> {
         let Some(upload) = &input.image else {
             return Ok(None);
         };
@@ -399,19 +367,18 @@ impl<'a> Customers<'a> {
             .store(self.org, upload)
             .await
             .map_err(|e| self.fail(e, &""))?;
-        fields.insert("logo".into(), json!(path.as_str()));
         Ok(Some(path))
     }
 
     /// Removes a logo stored for a request that then failed: no orphan object is left.
     async fn discard_logo(&self, logo: Option<LogoPath>) {
         if let Some(path) = logo {
-            self.logos.remove(path.as_str()).await;
+            self.logos.remove(&path).await;
         }
     }
 
     /// Applies a partial update to the addressed customer.
-    pub async fn update(&self, target: &Target, input: CustomerInput) -> Result<CustomerView, ApiError> {
+    pub async fn update(&self, target: &Target, input: CustomerInput) -> Result<Customer, ApiError> {
         let current = self.find(target).await?;
         self.update_record(target, &current, input).await
     }
@@ -419,30 +386,31 @@ impl<'a> Customers<'a> {
     async fn update_record(
         &self,
         target: &Target,
-        current: &Record,
+        current: &Record<CustomerFields>,
         input: CustomerInput,
-    ) -> Result<CustomerView, ApiError> {
+    ) -> Result<Customer, ApiError> {
         let reference = match input.reference.as_deref() {
-            Some(reference) => Some(required(Some(reference), "reference")?.to_owned()),
+            Some(sent) => Some(present(Some(sent), "reference")?),
             None => None,
         };
         if input.name.is_some() {
-            required(input.name.as_deref(), "name")?;
+            present(input.name.as_deref(), "name")?;
         }
-        if reference.as_deref().is_some_and(|r| !reference_fits(r, MAX_NAME)) {
-            return Err(ApiError::SaveFailed(Resource::Customer));
+        let reference = reference.map(self::reference).transpose()?;
+        let name = self.name(&input)?;
+        let mut patch = self.changes(&input, name, Some(current)).await?;
+        let logo = self.store_logo(&input).await?;
+        if logo.is_some() {
+            patch.logo = Some(logo.clone());
         }
-        let (mut fields, links) = self.changes(&input, Some(current)).await?;
-        let logo = self.store_logo(&input, &mut fields).await?;
         let patch = Patch {
             reference,
-            fields,
+            fields: patch,
             now: Timestamp::now(),
-            links,
         };
         match self.store.update(&self.scope, current.id, patch).await {
             Ok(record) => {
-                if let (Some(_), Some(replaced)) = (&logo, current.field("logo").as_str()) {
+                if let (Some(_), Some(replaced)) = (&logo, &current.fields.logo) {
                     self.logos.remove(replaced).await;
                 }
                 self.view(record).await
@@ -459,7 +427,7 @@ impl<'a> Customers<'a> {
         &self,
         reference: &str,
         mut input: CustomerInput,
-    ) -> Result<(CustomerView, bool), ApiError> {
+    ) -> Result<(Customer, bool), ApiError> {
         if input.reference.as_deref().is_some_and(|r| r != reference) {
             return Err(ApiError::InvalidParam(vec!["reference".into()]));
         }
@@ -473,8 +441,8 @@ impl<'a> Customers<'a> {
                     updated => return Ok((updated?, false)),
                 },
                 Err(error) if error == missing => {
-                    required(input.name.as_deref(), "name")?;
-                    match self.create_with(reference.to_owned(), input.clone()).await {
+                    present(input.name.as_deref(), "name")?;
+                    match self.create_with(reference, input.clone()).await {
                         Err(ApiError::NotUnique(_)) => continue,
                         created => return Ok((created?, true)),
                     }
@@ -482,24 +450,23 @@ impl<'a> Customers<'a> {
                 Err(error) => return Err(error),
             }
         }
-        Err(ApiError::SaveFailed(Resource::Customer))
+        Err(save_failed())
     }
 
     /// Deletes the addressed customer; `delete_failed` while it has sub-customers.
     pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
         let customer = self.find(target).await?;
-        self.store
-            .delete(&self.scope, customer.id)
+        RecordStore::<CustomerFields>::delete(self.store, &self.scope, customer.id)
             .await
             .map_err(|e| self.fail(e, target))?;
-        if let Some(logo) = customer.field("logo").as_str() {
+        if let Some(logo) = &customer.fields.logo {
             self.logos.remove(logo).await;
         }
         Ok(())
     }
 
     /// The addressed customer.
-    pub async fn show(&self, target: &Target) -> Result<CustomerView, ApiError> {
+    pub async fn show(&self, target: &Target) -> Result<Customer, ApiError> {
         let record = self.find(target).await?;
         self.view(record).await
     }
@@ -507,23 +474,20 @@ impl<'a> Customers<'a> {
     /// One page of customers, with the `paging` block (links under `path`).
     pub async fn list(
         &self,
-        mut query: ListQuery,
+        mut query: ListQuery<CustomerFields>,
         path: &str,
-    ) -> Result<(Paging, Vec<CustomerView>), ApiError> {
+    ) -> Result<(Paging, Vec<Customer>), ApiError> {
         let mut extra_reads = 0;
-        if let Some(filter) = query.take_text_filter("categoryReference") {
-            let matching = ListQuery::matching_all(vec![TextFilter {
-                field: "reference",
-                pattern: filter.pattern,
-            }]);
+        if let Some(pattern) = query.take_linked("categoryReference") {
+            let matching = ListQuery::references_matching(pattern);
             let groups = self
                 .store
                 .list(&self.groups, &matching)
                 .await
                 .map_err(|e| self.fail(e, &""))?;
             extra_reads += groups.items_read;
-            query.id_sets.push(IdSetFilter {
-                field: "categoryId",
+            query.id_sets.push(IdSet {
+                id: |c| c.category_id,
                 ids: groups.records.iter().map(|g| g.id).collect(),
             });
         }
@@ -543,200 +507,43 @@ impl<'a> Customers<'a> {
         Ok((paging, self.views(page.records).await?))
     }
 
-    async fn view(&self, record: Record) -> Result<CustomerView, ApiError> {
+    async fn view(&self, record: Record<CustomerFields>) -> Result<Customer, ApiError> {
         self.views(vec![record]).await?.pop().ok_or(ApiError::ServerError)
     }
 
-    /// Renders records with their group and parent, read in two batches.
-    async fn views(&self, records: Vec<Record>) -> Result<Vec<CustomerView>, ApiError> {
-        let ids = |field: &str| {
-            records
-                .iter()
-                .filter_map(|r| r.field(field).as_u64())
-                .collect::<Vec<_>>()
-        };
-        let (group_ids, parent_ids) = (ids("categoryId"), ids("parentId"));
-        let by_id = |records: Vec<Record>| records.into_iter().map(|r| (r.id, r)).collect::<HashMap<_, _>>();
-        let groups = if group_ids.is_empty() {
+    /// The customers of `records` with their group and parent, read in two batches.
+    async fn views(&self, records: Vec<Record<CustomerFields>>) -> Result<Vec<Customer>, ApiError> {
+        let group_ids: Vec<u64> = records.iter().filter_map(|r| r.fields.category_id).collect();
+        let parent_ids: Vec<u64> = records.iter().filter_map(|r| r.fields.parent_id).collect();
+        let groups: HashMap<u64, Record<GroupFields>> = if group_ids.is_empty() {
             HashMap::new()
         } else {
-            by_id(
-                self.store
-                    .get_many(&self.groups, &group_ids)
-                    .await
-                    .map_err(|e| self.fail(e, &""))?,
-            )
+            self.store
+                .get_many(&self.groups, &group_ids)
+                .await
+                .map_err(|e| self.fail(e, &""))?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect()
         };
-        let parents = if parent_ids.is_empty() {
+        let parents: HashMap<u64, Record<CustomerFields>> = if parent_ids.is_empty() {
             HashMap::new()
         } else {
-            by_id(
-                self.store
-                    .get_many(&self.scope, &parent_ids)
-                    .await
-                    .map_err(|e| self.fail(e, &""))?,
-            )
+            self.store
+                .get_many(&self.scope, &parent_ids)
+                .await
+                .map_err(|e| self.fail(e, &""))?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect()
         };
         Ok(records
-            .iter()
+            .into_iter()
             .map(|record| {
-                let group = record.field("categoryId").as_u64().and_then(|id| groups.get(&id));
-                let parent = record.field("parentId").as_u64().and_then(|id| parents.get(&id));
-                render(record, self.org, &self.refs, group, parent, self.logos)
+                let group = record.fields.category_id.and_then(|id| groups.get(&id));
+                let parent = record.fields.parent_id.and_then(|id| parents.get(&id));
+                view::render(record, self.org, &self.refs, group, parent, self.logos)
             })
             .collect())
     }
 }
-
-fn required<'v>(value: Option<&'v str>, name: &str) -> Result<&'v str, ApiError> {
-    match value {
-        Some(text) if !text.trim().is_empty() => Ok(text),
-        _ => Err(ApiError::missing(name)),
-    }
-}
-
-fn href(collection: &str, id: u64) -> String {
-    format!("{BASE_PATH}/{collection}/{id}")
-}
-
-/// A customer as the API shows it: the documented keys in the documented order, serialised
-/// straight from this list (no intermediate JSON map: building one with its 59 owned keys was
-/// most of a list request's instructions).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerView(Vec<(&'static str, Value)>);
-
-impl serde::Serialize for CustomerView {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-/// The documented customer object, every key in the documented order.
-fn render(
-    record: &Record,
-    org: &Organization,
-    refs: &ReferenceData,
-    group: Option<&Record>,
-    parent: Option<&Record>,
-    logos: &Logos,
-) -> CustomerView {
-    let field = |name: &str| record.field(name).clone();
-    let named = |items: &[Named], id_field: &str, collection: &str| {
-        let id = record.field(id_field).as_u64()?;
-        let item = items.iter().find(|item| item.id == id)?;
-        Some(
-            json!({"id": item.id, "reference": item.reference, "name": item.name, "href": href(collection, item.id)}),
-        )
-    };
-    let segmentation = named(&refs.segmentations, "segmentationId", "customerSegmentations");
-    let user = record
-        .field("userId")
-        .as_u64()
-        .and_then(|id| refs.users.iter().find(|u| u.id == id))
-        .map(|u| json!({"userId": u.id, "reference": u.reference, "href": href("users", u.id)}));
-    let payment_types: Vec<Value> = record
-        .field("paymentTypeIds")
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(Value::as_u64)
-                .filter_map(|id| refs.payment_types.iter().find(|p| p.id == id))
-                .map(|p| json!({"id": p.id, "reference": p.reference, "name": p.name, "href": href("paymentTypes", p.id)}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let region = record
-        .field("regionId")
-        .as_u64()
-        .and_then(|id| refs.regions.iter().find(|r| r.id == id))
-        .map(|r| json!({"id": r.id, "name": r.name, "href": href("regions", r.id)}));
-    let linked = |linked: Option<&Record>, collection: &str| {
-        linked.map(|r| json!({"id": r.id, "reference": r.reference, "name": r.field("name"), "href": href(collection, r.id)}))
-    };
-    let due_date_type = record
-        .field("dueDateConfigType")
-        .as_u64()
-        .and_then(due_date_type_name);
-
-    let mut out = Vec::with_capacity(CUSTOMER_KEYS);
-    let mut put = |key: &'static str, value: Value| out.push((key, value));
-    put("id", json!(record.id));
-    put("reference", json!(record.reference));
-    put("reference2", field("reference2"));
-    put("name", field("name"));
-    put("categoryReference", json!(group.map(|g| &g.reference)));
-    put("customerCategory", json!(linked(group, "customerCategories")));
-    put("isSubCustomer", field("isSubCustomer"));
-    put("parentCustomer", json!(linked(parent, "customers")));
-    put("billWithParent", field("billWithParent"));
-    put(
-        "customerSegmentationReference",
-        json!(segmentation.as_ref().map(|s| s["reference"].clone())),
-    );
-    put("customerSegmentation", json!(segmentation));
-    put("pocTenus", Value::Null);
-    put("email", field("email"));
-    put(
-        "logo",
-        json!(record.field("logo").as_str().map(|path| logos.url(path))),
-    );
-    for name in ["phone", "mobile", "fax", "comment", "barcode", "isSameAddress"] {
-        put(name, field(name));
-    }
-    for name in [
-        "billingCountry",
-        "billingCity",
-        "billingPostalCode",
-        "billingAddress",
-        "billingLat",
-        "billingLng",
-        "country",
-        "city",
-        "postalCode",
-        "address",
-        "latitude",
-        "longitude",
-    ] {
-        put(name, field(name));
-    }
-    put("isCredit", Value::Null);
-    put("creditLimit", field("creditLimit"));
-    for name in [
-        "balance",
-        "maxChequePeriod",
-        "maxChequeValue",
-        "appliedCashBackOutput",
-        "returnDiscount",
-        "invoicesPerRoute",
-    ] {
-        put(name, Value::Null);
-    }
-    put("isActive", field("isActive"));
-    put("onHold", field("onHold"));
-    put("onHoldReason", field("onHoldReason"));
-    put("paymentTerm", Value::Null);
-    put("createdBy", json!(user));
-    put("dueDateConfigNumber", field("dueDateConfigNumber"));
-    put("dueDateConfigType", json!(due_date_type));
-    put("paymentTypes", Value::Array(payment_types));
-    for name in ["website", "taxNumber", "companyRegistrationNumber"] {
-        put(name, field(name));
-    }
-    put("contacts", json!([]));
-    put("currency", field("currency"));
-    put("customerRisk", field("customerRisk"));
-    put("customerRiskColor", field("customerRiskColor"));
-    put("organization", json!(org.as_str()));
-    put("dateCreated", json!(record.date_created));
-    put("lastUpdated", json!(record.last_updated));
-    put("region", json!(region));
-    CustomerView(out)
-}
-
-/// How many keys the documented customer object has.
-const CUSTOMER_KEYS: usize = 59;

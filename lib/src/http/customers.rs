@@ -9,7 +9,7 @@ use crate::customers::{CustomerInput, Customers, LIST_SPEC};
 use crate::error::ApiError;
 use crate::form::FormData;
 use crate::list::ListQuery;
-use crate::store::Organization;
+use crate::model::Organization;
 
 async fn customers<'a>(app: &'a App, org: &'a Organization) -> Result<Customers<'a>, ApiError> {
     Ok(Customers::new(

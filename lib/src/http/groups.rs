@@ -6,7 +6,7 @@ use super::{App, DELETED, ListBody, body, json_response, path, query, reference_
 use crate::error::ApiError;
 use crate::groups::{GroupInput, Groups, LIST_SPEC};
 use crate::list::ListQuery;
-use crate::store::Organization;
+use crate::model::Organization;
 
 pub(super) async fn list(
     app: &App,
@@ -14,7 +14,7 @@ pub(super) async fn list(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
-    let (paging, data) = Groups::new(app.records(), org)
+    let (paging, data) = Groups::new(app.groups(), org)
         .list(&list_query, &path(request))
         .await?;
     Ok(json_response(200, &ListBody { paging, data }))
@@ -25,7 +25,7 @@ pub(super) async fn show(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let group = Groups::new(app.records(), org).show(&target(request)?).await?;
+    let group = Groups::new(app.groups(), org).show(&target(request)?).await?;
     Ok(json_response(200, &group))
 }
 
@@ -35,7 +35,7 @@ pub(super) async fn create(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let input = GroupInput::from_json(body(request))?;
-    let group = Groups::new(app.records(), org).create(input).await?;
+    let group = Groups::new(app.groups(), org).create(input).await?;
     Ok(json_response(201, &group))
 }
 
@@ -46,7 +46,7 @@ pub(super) async fn update(
 ) -> Result<Response<Body>, ApiError> {
     let target = target(request)?;
     let input = GroupInput::from_json(body(request))?;
-    let group = Groups::new(app.records(), org).update(&target, input).await?;
+    let group = Groups::new(app.groups(), org).update(&target, input).await?;
     Ok(json_response(200, &group))
 }
 
@@ -57,7 +57,7 @@ pub(super) async fn upsert(
 ) -> Result<Response<Body>, ApiError> {
     let reference = reference_target(request)?;
     let input = GroupInput::from_json(body(request))?;
-    let (group, created) = Groups::new(app.records(), org).upsert(&reference, input).await?;
+    let (group, created) = Groups::new(app.groups(), org).upsert(&reference, input).await?;
     Ok(json_response(if created { 201 } else { 200 }, &group))
 }
 
@@ -66,6 +66,6 @@ pub(super) async fn delete(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    Groups::new(app.records(), org).delete(&target(request)?).await?;
+    Groups::new(app.groups(), org).delete(&target(request)?).await?;
     Ok(json_response(200, &DELETED))
 }

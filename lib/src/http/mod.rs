@@ -8,17 +8,23 @@ use lambda_http::{Body, BoxFuture, Request, RequestExt, Response};
 use serde::Serialize;
 use tracing::Instrument;
 
+use crate::customers::CustomerStore;
 use crate::error::ApiError;
+use crate::groups::GroupFields;
 use crate::input::Target;
 use crate::logos::Logos;
-use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData};
+use crate::model::Organization;
+use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData, ReferenceDataStore};
 use crate::routes::Operation;
-use crate::settings::LogoSettings;
-use crate::settings::{Settings, StoreSettings};
-use crate::store::{DynamoStore, EmbeddedStore, Organization, RecordStore, Store, StoreError};
+use crate::store::RecordStore;
 
 mod customers;
 mod groups;
+
+/// Everything a process stores: groups, customers and reference data, on one backend.
+pub trait Store: CustomerStore + ReferenceDataStore {}
+
+impl<T: CustomerStore + ReferenceDataStore + ?Sized> Store for T {}
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 #[derive(Clone)]
@@ -139,36 +145,6 @@ impl App {
         }
     }
 
-    /// Builds the store the settings name (SDK clients are created here, once).
-    pub async fn from_settings(settings: &Settings) -> Result<Self, StoreError> {
-        let shared = SharedConfig::new();
-        let store: Arc<dyn Store> = match &settings.store {
-            StoreSettings::Dynamo {
-                table,
-                endpoint,
-                id_block,
-            } => {
-                let shared = shared
-                    .get_or_try_init(crate::aws::sdk_config)
-                    .await
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                let client = crate::aws::dynamodb_client(shared, endpoint.as_deref());
-                Arc::new(DynamoStore::new(client, table.clone(), *id_block))
-            }
-            StoreSettings::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
-        };
-        let logos = match &settings.logos {
-            Some(logos) => {
-                let objects = object_store(logos, &shared)
-                    .await
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                Arc::new(Logos::new(objects, logos.base_url.clone()))
-            }
-            None => Arc::new(Logos::unavailable()),
-        };
-        Ok(App::new(store, logos, settings.org_claim.clone()))
-    }
-
     /// The logo storage.
     pub fn logos(&self) -> &Logos {
         &self.logos
@@ -179,8 +155,8 @@ impl App {
         self.store.as_ref()
     }
 
-    /// The records store.
-    pub fn records(&self) -> &dyn RecordStore {
+    /// The groups' store.
+    pub fn groups(&self) -> &dyn RecordStore<GroupFields> {
         self.store.as_ref()
     }
 
@@ -306,28 +282,4 @@ fn content_type(request: &Request) -> Option<&str> {
         .headers()
         .get("content-type")
         .and_then(|value| value.to_str().ok())
-}
-
-/// The AWS configuration, loaded at most once for all the clients a process builds.
-type SharedConfig = tokio::sync::OnceCell<aws_config::SdkConfig>;
-
-/// The object store logo settings name: S3, or a directory with the resizer run on each upload.
-async fn object_store(
-    settings: &LogoSettings,
-    shared: &SharedConfig,
-) -> Result<Arc<dyn crate::logos::ObjectStore>, crate::aws::AwsSetupError> {
-    use crate::logos::objects::ResizeOnPut;
-    use crate::logos::{DirObjectStore, S3ObjectStore};
-    use crate::settings::LogoStorage;
-    match &settings.storage {
-        LogoStorage::S3 { bucket, endpoint } => {
-            let shared = shared.get_or_try_init(crate::aws::sdk_config).await?;
-            let client = crate::aws::s3_client(shared, endpoint.as_deref());
-            Ok(Arc::new(S3ObjectStore::new(client, bucket.clone())))
-        }
-        LogoStorage::Dir { dir } => Ok(Arc::new(ResizeOnPut::new(
-            Arc::new(DirObjectStore::new(dir.clone())),
-            settings.boxes,
-        ))),
-    }
 }

@@ -20,11 +20,11 @@ pub mod resizer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use objects::{DirObjectStore, ObjectStore, S3ObjectStore};
+pub use objects::{ObjectStore, S3ObjectStore};
 
 use crate::error::ApiError;
 use crate::form::FilePart;
-use crate::store::{Organization, StoreError};
+use crate::model::{Organization, StoreError};
 
 /// The largest accepted logo: 2 MB ("image size should not exceed 2Mo").
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -184,8 +184,10 @@ pub fn organization_folder(org: &Organization) -> String {
     format!("{safe}-{:08x}", hash >> 32)
 }
 
-/// Where one logo lives: its public path `<folder>/photoCustomer/<millis>_<name>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where one logo lives: its public path `<folder>/photoCustomer/<millis>_<name>`, stored in the
+/// customer record as that text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct LogoPath(String);
 
 impl LogoPath {
@@ -251,9 +253,9 @@ impl Logos {
         Self::new(Arc::new(objects::Unavailable), "")
     }
 
-    /// The public URL of a stored logo path.
-    pub fn url(&self, path: &str) -> String {
-        LogoPath::parse(path).map_or_else(|| path.to_owned(), |p| p.url(&self.base_url))
+    /// The public URL of a stored logo.
+    pub fn url(&self, path: &LogoPath) -> String {
+        path.url(&self.base_url)
     }
 
     /// Milliseconds since the epoch, strictly increasing within this process.
@@ -294,8 +296,7 @@ impl Logos {
 
     /// Removes a logo's original and variants; failures are logged, never returned (the
     /// record no longer points at them).
-    pub async fn remove(&self, path: &str) {
-        let Some(path) = LogoPath::parse(path) else { return };
+    pub async fn remove(&self, path: &LogoPath) {
         let mut keys = path.variant_keys();
         keys.push(path.original_key());
         if let Err(error) = self.objects.delete(&keys).await {

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::objects::ObjectStore;
 use super::resize::{ResizeError, VariantBoxes, resize};
 use super::{MAX_BYTES, ORIGINALS, VARIANT_PREFIXES, VARIANTS};
-use crate::store::StoreError;
+use crate::model::StoreError;
 
 /// One original to resize, and where its variants go.
 #[derive(Debug, Clone, PartialEq, Eq)]

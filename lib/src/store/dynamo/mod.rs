@@ -1,64 +1,48 @@
 //! The DynamoDB store: one table, keys and indexes as defined in `infra/table.json`.
 //!
-//! | item | `pk` | `sk` | other attributes |
-//! | --- | --- | --- | --- |
-//! | record | `<org>#<kind>#<id>` | `record` | `scope`, `createdKey`, `referenceKey` (GSI keys), `id`, `reference`, `dateCreated`, `lastUpdated`, the resource's fields |
-//! | reference guard | `<org>#<kind>#ref#<reference>` | `guard` | `id` |
-//! | id counter | `<org>#<kind>#next-id` | `counter` | `value` (last id reserved) |
-//! | record count | `<org>#<kind>#count` | `counter` | `value` (records in the scope) |
+//! Keys are in [`keys`], the item of a record in [`item`], what a cancelled transaction means in
+//! [`transact`], and which index range answers a list query in [`plan`].
 //!
 //! GSIs `byDateCreated` (`scope`, `createdKey` = `<dateCreated>#<id:020>`) and `byReference`
 //! (`scope`, `referenceKey` = `<lower(reference)>#<id:020>`) both partition by `<org>#<kind>`, so
 //! the organization is in every partition key. Create, rename and delete are single transactions
 //! over the record, its guard(s) and the count, so uniqueness and the count are never wrong.
 
+mod item;
+mod keys;
+mod plan;
+mod table;
+mod transact;
+
 use std::collections::HashMap;
 use std::ops::Range;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, Select, TransactWriteItem,
     Update, WriteRequest,
 };
-use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::{
-    Draft, Link, ListPage, Patch, Record, RecordStore, Scope, StoreError, link_changes, normalize_links,
-    reference_key,
-};
-use crate::list::{ListQuery, Order};
-use crate::reference_data::{ReferenceData, ReferenceDataStore};
-use crate::store::Organization;
-
-mod table;
-
+pub use item::SYSTEM_ATTRIBUTES;
+use item::{links_attribute, parse_record, patch_attributes, record_item};
+use keys::{Item, counter_key, guard_key, n, record_key, reference_data_key, s};
+use plan::{Bounds, IndexRange, Plan};
 pub use table::{TableDefinition, ensure_table};
+use transact::{Outcome, Role, backoff, outcome};
 
-const RECORD_SK: &str = "record";
-const GUARD_SK: &str = "guard";
-const COUNTER_SK: &str = "counter";
-const BY_DATE_CREATED: &str = "byDateCreated";
-const BY_REFERENCE: &str = "byReference";
-/// Attributes the store manages; a resource field may not use these names.
-const SYSTEM_ATTRIBUTES: [&str; 11] = [
-    "pk",
-    "sk",
-    "scope",
-    "createdKey",
-    "referenceKey",
-    "id",
-    "reference",
-    "dateCreated",
-    "lastUpdated",
-    "links",
-    "dependents",
-];
+use super::{ListPage, RecordStore};
+use crate::list::{ListQuery, Order};
+use crate::model::{
+    Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
+    reference_key, scope_key,
+};
+use crate::reference_data::{ReferenceData, ReferenceDataStore};
+use crate::values::Reference;
+
 /// How often a write that lost a race (transaction conflict, concurrent rename) is retried.
 const ATTEMPTS: u32 = 6;
 
@@ -70,14 +54,6 @@ pub struct DynamoStore {
     reserved_ids: Mutex<HashMap<String, Range<u64>>>,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn backend<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
@@ -86,235 +62,8 @@ where
     StoreError::Backend(DisplayErrorContext(error).to_string())
 }
 
-fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-fn record_pk(scope: &Scope, id: u64) -> String {
-    format!("{}#{id}", scope.key())
-}
-
-fn guard_pk(scope: &Scope, reference: &str) -> String {
-    format!("{}#ref#{reference}", scope.key())
-}
-
-fn counter_pk(scope: &Scope, name: &str) -> String {
-    format!("{}#{name}", scope.key())
-}
-
-/// What one action of a transaction is for, to tell which condition failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// The record itself.
-    Record,
-    /// Taking a reference (its guard must not exist).
-    NewGuard,
-    /// Releasing a reference.
-    OldGuard,
-    /// The scope's record count.
-    Count,
-    /// Counting a new dependent on a linked record (which must exist).
-    Link(Link),
-    /// Releasing a linked record.
-    Unlink,
-}
-
-/// What a cancelled transaction says about each of its actions.
-enum Outcome {
-    Done,
-    /// The action with this role failed its condition.
-    ConditionFailed(Role),
-    /// Another transaction touched the same items: worth retrying.
-    Conflict,
-}
-
-fn transaction_outcome(
-    roles: &[Role],
-    result: Result<(), SdkError<TransactWriteItemsError, impl std::fmt::Debug>>,
-) -> Result<Outcome, StoreError> {
-    let Err(error) = result else {
-        return Ok(Outcome::Done);
-    };
-    if let SdkError::ServiceError(service) = &error {
-        if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() {
-            let reasons = cancelled.cancellation_reasons();
-            if let Some(at) = reasons
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            {
-                let role = roles.get(at).copied().unwrap_or(Role::Record);
-                return Ok(Outcome::ConditionFailed(role));
-            }
-            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-                return Ok(Outcome::Conflict);
-            }
-        }
-        if let TransactWriteItemsError::TransactionInProgressException(_) = service.err() {
-            return Ok(Outcome::Conflict);
-        }
-    }
-    Err(StoreError::Backend(DisplayErrorContext(error).to_string()))
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
-}
-
-fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-fn record_item(scope: &Scope, record: &Record) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let mut item = key(record_pk(scope, record.id), RECORD_SK);
-    item.insert("scope".into(), s(scope.key()));
-    item.insert("createdKey".into(), s(record.created_key()));
-    item.insert("referenceKey".into(), s(record.reference_key()));
-    item.insert("id".into(), n(record.id));
-    item.insert("reference".into(), s(&record.reference));
-    item.insert("dateCreated".into(), s(record.date_created.to_string()));
-    item.insert("lastUpdated".into(), s(record.last_updated.to_string()));
-    item.insert("links".into(), links_attribute(&record.links));
-    for (name, value) in &record.fields {
-        debug_assert!(
-            !SYSTEM_ATTRIBUTES.contains(&name.as_str()),
-            "field {name} is reserved"
-        );
-        item.insert(name.clone(), to_attribute(value)?);
-    }
-    Ok(item)
-}
-
-fn links_attribute(links: &[Link]) -> AttributeValue {
-    AttributeValue::L(links.iter().map(|l| s(l.to_string())).collect())
-}
-
-fn parse_record(mut item: HashMap<String, AttributeValue>) -> Result<Record, StoreError> {
-    let corrupt = |what: &str| StoreError::Backend(format!("stored record has a bad {what}"));
-    let text = |item: &mut HashMap<String, AttributeValue>, name: &str| match item.remove(name) {
-        Some(AttributeValue::S(text)) => Ok(text),
-        _ => Err(corrupt(name)),
-    };
-    let id = match item.remove("id") {
-        Some(AttributeValue::N(id)) => id.parse().map_err(|_| corrupt("id"))?,
-        _ => return Err(corrupt("id")),
-    };
-    let reference = text(&mut item, "reference")?;
-    let date_created = text(&mut item, "dateCreated")?
-        .parse()
-        .map_err(|_| corrupt("dateCreated"))?;
-    let last_updated = text(&mut item, "lastUpdated")?
-        .parse()
-        .map_err(|_| corrupt("lastUpdated"))?;
-    let links = match item.remove("links") {
-        Some(AttributeValue::L(links)) => links
-            .iter()
-            .map(|l| l.as_s().map_err(|_| corrupt("links")).and_then(|l| l.parse()))
-            .collect::<Result<Vec<Link>, _>>()?,
-        _ => Vec::new(),
-    };
-    let dependents = match item.remove("dependents") {
-        Some(AttributeValue::N(count)) => count.parse::<i64>().unwrap_or(0).max(0) as u64,
-        _ => 0,
-    };
-    let mut fields = Map::new();
-    for (name, value) in item {
-        if !SYSTEM_ATTRIBUTES.contains(&name.as_str()) {
-            let value: Value =
-                serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::Backend(e.to_string()))?;
-            fields.insert(name, value);
-        }
-    }
-    Ok(Record {
-        id,
-        reference,
-        date_created,
-        last_updated,
-        fields,
-        links,
-        dependents,
-    })
-}
-
-/// A key range of one index, inside one scope.
-#[derive(Debug, Clone)]
-struct IndexRange {
-    index: &'static str,
-    sort_key: &'static str,
-    bounds: Bounds,
-}
-
-#[derive(Debug, Clone)]
-enum Bounds {
-    All,
-    From(String),
-    To(String),
-    Between(String, String),
-    Prefix(String),
-}
-
-/// How a list query is answered.
-enum Plan {
-    /// The index range holds exactly the matching records in the requested order: skip the
-    /// offset with a count-only read and read just the page.
-    Stream(IndexRange),
-    /// Read the narrowest range, then filter, sort and page in memory.
-    Collect(IndexRange),
-}
-
-impl Plan {
-    fn choose(query: &ListQuery) -> Plan {
-        let filters = query.text.len()
-            + query.flags.len()
-            + query.id_sets.len()
-            + usize::from(!query.date_created.is_unbounded())
-            + usize::from(!query.last_updated.is_unbounded());
-        let by_date = (!query.date_created.is_unbounded()).then(|| {
-            let from = query.date_created.from.map(|ts| format!("{ts}#"));
-            let to = query.date_created.to.map(|ts| format!("{ts}$"));
-            let bounds = match (from, to) {
-                (Some(from), Some(to)) => Bounds::Between(from, to),
-                (Some(from), None) => Bounds::From(from),
-                (None, Some(to)) => Bounds::To(to),
-                (None, None) => Bounds::All,
-            };
-            IndexRange {
-                index: BY_DATE_CREATED,
-                sort_key: "createdKey",
-                bounds,
-            }
-        });
-        let reference = query.text_filter("reference");
-        let by_reference = reference.filter(|p| !p.prefix().is_empty()).map(|p| {
-            let prefix = if p.is_exact() {
-                format!("{}#", p.prefix())
-            } else {
-                p.prefix().to_owned()
-            };
-            IndexRange {
-                index: BY_REFERENCE,
-                sort_key: "referenceKey",
-                bounds: Bounds::Prefix(prefix),
-            }
-        });
-        let whole = |index, sort_key| IndexRange {
-            index,
-            sort_key,
-            bounds: Bounds::All,
-        };
-
-        match (query.sort, by_date, by_reference) {
-            ("dateCreated", None, None) if filters == 0 => Plan::Stream(whole(BY_DATE_CREATED, "createdKey")),
-            ("reference", None, None) if filters == 0 => Plan::Stream(whole(BY_REFERENCE, "referenceKey")),
-            ("dateCreated", Some(range), _) if filters == 1 => Plan::Stream(range),
-            ("reference", _, Some(range))
-                if filters == 1 && reference.is_some_and(|p| p.is_pure_prefix()) =>
-            {
-                Plan::Stream(range)
-            }
-            (_, _, Some(range)) | (_, Some(range), None) => Plan::Collect(range),
-            (_, None, None) => Plan::Collect(whole(BY_DATE_CREATED, "createdKey")),
-        }
-    }
+fn building(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
 }
 
 impl DynamoStore {
@@ -331,16 +80,16 @@ impl DynamoStore {
     /// Loads records into an empty scope with batch writes instead of transactions: records,
     /// reference guards, the count and the id counter. For migrations and benchmark data; it
     /// checks neither uniqueness nor links, so the input must be consistent.
-    pub async fn import(&self, scope: &Scope, records: &[Record]) -> Result<(), StoreError> {
+    pub async fn import<F: Fields>(&self, scope: &Scope<F>, records: &[Record<F>]) -> Result<(), StoreError> {
         let mut requests = Vec::new();
         for record in records {
-            let mut guard = key(guard_pk(scope, &record.reference), GUARD_SK);
+            let mut guard = guard_key(&scope.key(), record.reference.as_str());
             guard.insert("id".into(), n(record.id));
             for item in [record_item(scope, record)?, guard] {
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    .map_err(building)?;
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
         }
@@ -371,7 +120,7 @@ impl DynamoStore {
         }
         let last_id = records.iter().map(|r| r.id).max().unwrap_or(0);
         for (name, value) in [("count", records.len() as u64), ("next-id", last_id)] {
-            let mut item = key(counter_pk(scope, name), COUNTER_SK);
+            let mut item = counter_key(&scope.key(), name);
             item.insert("value".into(), n(value));
             self.put_item(item).await?;
         }
@@ -379,7 +128,7 @@ impl DynamoStore {
     }
 
     /// An unconditional `PutItem`.
-    async fn put_item(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+    async fn put_item(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -397,9 +146,9 @@ impl DynamoStore {
 
     /// The next id of the scope: from this instance's reserved block, else a new block taken
     /// from the scope's atomic counter (`ADD value :block`). Unused ids become gaps.
-    async fn next_id(&self, scope: &Scope) -> Result<u64, StoreError> {
+    async fn next_id(&self, scope_key: &str) -> Result<u64, StoreError> {
         let mut reserved = self.reserved_ids.lock().await;
-        let block = reserved.entry(scope.key()).or_insert(0..0);
+        let block = reserved.entry(scope_key.to_owned()).or_insert(0..0);
         if let Some(id) = block.next() {
             return Ok(id);
         }
@@ -407,7 +156,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(counter_pk(scope, "next-id"), COUNTER_SK)))
+            .set_key(Some(counter_key(scope_key, "next-id")))
             .update_expression("ADD #v :block")
             .expression_attribute_names("#v", "value")
             .expression_attribute_values(":block", n(self.id_block))
@@ -427,49 +176,49 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Backend("empty id block".into()))
     }
 
-    fn count_update(&self, scope: &Scope, delta: i64) -> Result<(Role, TransactWriteItem), StoreError> {
+    fn count_update(&self, scope_key: &str, delta: i64) -> Result<(Role, TransactWriteItem), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(counter_pk(scope, "count"), COUNTER_SK)))
+            .set_key(Some(counter_key(scope_key, "count")))
             .update_expression("ADD #v :delta")
             .expression_attribute_names("#v", "value")
             .expression_attribute_values(":delta", n(delta))
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(building)?;
         Ok((Role::Count, TransactWriteItem::builder().update(update).build()))
     }
 
     fn guard_put(
         &self,
-        scope: &Scope,
+        scope_key: &str,
         reference: &str,
         id: u64,
     ) -> Result<(Role, TransactWriteItem), StoreError> {
-        let mut item = key(guard_pk(scope, reference), GUARD_SK);
+        let mut item = guard_key(scope_key, reference);
         item.insert("id".into(), n(id));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(building)?;
         Ok((Role::NewGuard, TransactWriteItem::builder().put(put).build()))
     }
 
     fn guard_delete(
         &self,
-        scope: &Scope,
+        scope_key: &str,
         reference: &str,
         id: u64,
     ) -> Result<(Role, TransactWriteItem), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(guard_pk(scope, reference), GUARD_SK)))
+            .set_key(Some(guard_key(scope_key, reference)))
             .condition_expression("#id = :id")
             .expression_attribute_names("#id", "id")
             .expression_attribute_values(":id", n(id))
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(building)?;
         Ok((
             Role::OldGuard,
             TransactWriteItem::builder().delete(delete).build(),
@@ -479,7 +228,7 @@ impl DynamoStore {
     /// `ADD dependents :delta` on each linked record, which must exist.
     fn link_updates(
         &self,
-        scope: &Scope,
+        org: &Organization,
         links: &[Link],
         delta: i64,
     ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
@@ -488,16 +237,13 @@ impl DynamoStore {
             .map(|link| {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key(
-                        record_pk(&scope.with_kind(link.kind), link.id),
-                        RECORD_SK,
-                    )))
+                    .set_key(Some(record_key(&scope_key(org, link.kind), link.id)))
                     .update_expression("ADD #d :delta")
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_names("#d", "dependents")
                     .expression_attribute_values(":delta", n(delta))
                     .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    .map_err(building)?;
                 let role = if delta > 0 {
                     Role::Link(*link)
                 } else {
@@ -515,12 +261,17 @@ impl DynamoStore {
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
-            .await
-            .map(|_| ());
-        transaction_outcome(&roles, result)
+            .await;
+        match result {
+            Ok(_) => Ok(Outcome::Done),
+            Err(error) => match error.as_service_error().and_then(|e| outcome(&roles, e)) {
+                Some(outcome) => Ok(outcome),
+                None => Err(backend(error)),
+            },
+        }
     }
 
-    fn query(&self, scope: &Scope, range: &IndexRange, order: Order) -> QueryFluentBuilder {
+    fn query(&self, scope_key: &str, range: &IndexRange, order: Order) -> QueryFluentBuilder {
         let mut condition = "#scope = :scope".to_owned();
         let mut builder = self
             .client
@@ -528,7 +279,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .index_name(range.index)
             .expression_attribute_names("#scope", "scope")
-            .expression_attribute_values(":scope", s(scope.key()))
+            .expression_attribute_values(":scope", s(scope_key))
             .scan_index_forward(order == Order::Asc);
         let bound = |builder: QueryFluentBuilder, name: &str, value: &str| {
             builder.expression_attribute_values(name, s(value))
@@ -562,17 +313,17 @@ impl DynamoStore {
     /// keys only. Returns how many were counted, the items read, and where the count stopped.
     async fn count(
         &self,
-        scope: &Scope,
+        scope_key: &str,
         range: &IndexRange,
         order: Order,
-        mut start: Option<HashMap<String, AttributeValue>>,
+        mut start: Option<Item>,
         limit: Option<u64>,
-    ) -> Result<(u64, u64, Option<HashMap<String, AttributeValue>>), StoreError> {
+    ) -> Result<(u64, u64, Option<Item>), StoreError> {
         let mut counted = 0u64;
         let mut read = 0u64;
         loop {
             let mut request = self
-                .query(scope, range, order)
+                .query(scope_key, range, order)
                 .select(Select::Count)
                 .set_exclusive_start_key(start);
             if let Some(limit) = limit {
@@ -588,33 +339,36 @@ impl DynamoStore {
         }
     }
 
-    async fn stored_count(&self, scope: &Scope) -> Result<u64, StoreError> {
+    async fn stored_count(&self, scope_key: &str) -> Result<u64, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(counter_pk(scope, "count"), COUNTER_SK)))
+            .set_key(Some(counter_key(scope_key, "count")))
             .send()
             .await
             .map_err(backend)?;
         match out.item().and_then(|item| item.get("value")) {
-            Some(AttributeValue::N(value)) => Ok(value.parse::<i64>().unwrap_or(0).max(0) as u64),
+            Some(AttributeValue::N(value)) => {
+                Ok(u64::try_from(value.parse::<i64>().unwrap_or(0)).unwrap_or(0))
+            }
             _ => Ok(0),
         }
     }
 
-    async fn stream(
+    async fn stream<F: Fields>(
         &self,
-        scope: &Scope,
-        query: &ListQuery,
+        scope: &Scope<F>,
+        query: &ListQuery<F>,
         range: &IndexRange,
-    ) -> Result<ListPage, StoreError> {
+    ) -> Result<ListPage<F>, StoreError> {
+        let scope_key = scope.key();
         let mut items_read = 0;
         let known_total = if query.has_filters() {
             None
         } else {
             items_read += 1;
-            Some(self.stored_count(scope).await?)
+            Some(self.stored_count(&scope_key).await?)
         };
         if known_total.is_some_and(|total| query.offset >= total) || query.max == 0 && known_total.is_some() {
             return Ok(ListPage {
@@ -628,7 +382,7 @@ impl DynamoStore {
         let mut skipped = 0;
         if query.offset > 0 {
             let (counted, read, next) = self
-                .count(scope, range, query.order, None, Some(query.offset))
+                .count(&scope_key, range, query.order, None, Some(query.offset))
                 .await?;
             skipped = counted;
             items_read += read;
@@ -639,7 +393,7 @@ impl DynamoStore {
         while !exhausted && (records.len() as u64) < query.max {
             let wanted = query.max - records.len() as u64;
             let out = self
-                .query(scope, range, query.order)
+                .query(&scope_key, range, query.order)
                 .set_exclusive_start_key(start.take())
                 .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
                 .send()
@@ -656,7 +410,7 @@ impl DynamoStore {
             Some(total) => total,
             None if exhausted => skipped + records.len() as u64,
             None => {
-                let (rest, read, _) = self.count(scope, range, query.order, start, None).await?;
+                let (rest, read, _) = self.count(&scope_key, range, query.order, start, None).await?;
                 items_read += read;
                 query.offset + records.len() as u64 + rest
             }
@@ -668,18 +422,19 @@ impl DynamoStore {
         })
     }
 
-    async fn collect(
+    async fn collect<F: Fields>(
         &self,
-        scope: &Scope,
-        query: &ListQuery,
+        scope: &Scope<F>,
+        query: &ListQuery<F>,
         range: &IndexRange,
-    ) -> Result<ListPage, StoreError> {
+    ) -> Result<ListPage<F>, StoreError> {
+        let scope_key = scope.key();
         let mut items_read = 0;
         let mut records = Vec::new();
         let mut start = None;
         loop {
             let out = self
-                .query(scope, range, Order::Asc)
+                .query(&scope_key, range, Order::Asc)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -700,15 +455,81 @@ impl DynamoStore {
             items_read,
         })
     }
+
+    /// The partial update of `id` without a transaction: no rename, no relink.
+    async fn update_in_place<F: Fields>(
+        &self,
+        scope: &Scope<F>,
+        id: u64,
+        set: &Assignments,
+    ) -> Result<Record<F>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&scope.key(), id)))
+            .update_expression(set.expression())
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(set.names.clone()))
+            .set_expression_attribute_values(Some(set.values.clone()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => parse_record(out.attributes.unwrap_or_default()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+}
+
+/// The `SET` clauses of an update, with their attribute names and values.
+#[derive(Clone)]
+struct Assignments {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+    sets: Vec<String>,
+}
+
+impl Assignments {
+    /// `lastUpdated` and every attribute the patch writes.
+    fn new<F: Fields>(patch: &Patch<F>) -> Result<Self, StoreError> {
+        let mut set = Assignments {
+            names: HashMap::from([("#lu".to_owned(), "lastUpdated".to_owned())]),
+            values: HashMap::from([(":lu".to_owned(), s(patch.now.to_string()))]),
+            sets: vec!["#lu = :lu".to_owned()],
+        };
+        for (i, (name, value)) in patch_attributes::<F>(&patch.fields)?.into_iter().enumerate() {
+            set.assign(&format!("f{i}"), name, value);
+        }
+        Ok(set)
+    }
+
+    fn assign(&mut self, slot: &str, name: String, value: AttributeValue) {
+        self.names.insert(format!("#{slot}"), name);
+        self.values.insert(format!(":{slot}"), value);
+        self.sets.push(format!("#{slot} = :{slot}"));
+    }
+
+    fn expression(&self) -> String {
+        format!("SET {}", self.sets.join(", "))
+    }
 }
 
 #[async_trait]
-impl RecordStore for DynamoStore {
-    async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError> {
-        let links = normalize_links(draft.links);
+impl<F: Fields> RecordStore<F> for DynamoStore {
+    async fn create(&self, scope: &Scope<F>, draft: Draft<F>) -> Result<Record<F>, StoreError> {
+        let scope_key = scope.key();
+        let links = draft.fields.links();
         for attempt in 0..ATTEMPTS {
             let record = Record {
-                id: self.next_id(scope).await?,
+                id: self.next_id(&scope_key).await?,
                 reference: draft.reference.clone(),
                 date_created: draft.now,
                 last_updated: draft.now,
@@ -721,13 +542,13 @@ impl RecordStore for DynamoStore {
                 .set_item(Some(record_item(scope, &record)?))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(building)?;
             let mut actions = vec![
                 (Role::Record, TransactWriteItem::builder().put(put).build()),
-                self.guard_put(scope, &record.reference, record.id)?,
-                self.count_update(scope, 1)?,
+                self.guard_put(&scope_key, record.reference.as_str(), record.id)?,
+                self.count_update(&scope_key, 1)?,
             ];
-            actions.extend(self.link_updates(scope, &links, 1)?);
+            actions.extend(self.link_updates(scope.org(), &links, 1)?);
             match self.transact(actions).await? {
                 Outcome::Done => return Ok(record),
                 Outcome::ConditionFailed(Role::NewGuard) => return Err(StoreError::NotUnique),
@@ -741,12 +562,12 @@ impl RecordStore for DynamoStore {
         Err(StoreError::Backend("create kept conflicting".into()))
     }
 
-    async fn get(&self, scope: &Scope, id: u64) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, scope: &Scope<F>, id: u64) -> Result<Option<Record<F>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
+            .set_key(Some(record_key(&scope.key(), id)))
             .consistent_read(true)
             .send()
             .await
@@ -754,12 +575,16 @@ impl RecordStore for DynamoStore {
         out.item.map(parse_record).transpose()
     }
 
-    async fn find_by_reference(&self, scope: &Scope, reference: &str) -> Result<Option<Record>, StoreError> {
+    async fn find_by_reference(
+        &self,
+        scope: &Scope<F>,
+        reference: &str,
+    ) -> Result<Option<Record<F>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(guard_pk(scope, reference), GUARD_SK)))
+            .set_key(Some(guard_key(&scope.key(), reference)))
             .consistent_read(true)
             .send()
             .await
@@ -773,22 +598,20 @@ impl RecordStore for DynamoStore {
         self.get(scope, id).await
     }
 
-    async fn get_many(&self, scope: &Scope, ids: &[u64]) -> Result<Vec<Record>, StoreError> {
+    async fn get_many(&self, scope: &Scope<F>, ids: &[u64]) -> Result<Vec<Record<F>>, StoreError> {
+        let scope_key = scope.key();
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
         let mut found = Vec::new();
         for chunk in ids.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|id| key(record_pk(scope, *id), RECORD_SK))
-                .collect();
+            let keys = chunk.iter().map(|id| record_key(&scope_key, *id)).collect();
             let mut request = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
                     .consistent_read(true)
                     .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    .map_err(building)?,
             );
             for attempt in 0..ATTEMPTS * 2 {
                 let Some(keys) = request.take() else { break };
@@ -821,100 +644,71 @@ impl RecordStore for DynamoStore {
         Ok(found)
     }
 
-    async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError> {
-        let mut names = HashMap::from([("#lu".to_owned(), "lastUpdated".to_owned())]);
-        let mut values = HashMap::from([(":lu".to_owned(), s(patch.now.to_string()))]);
-        let mut sets = vec!["#lu = :lu".to_owned()];
-        for (i, (name, value)) in patch.fields.iter().enumerate() {
-            debug_assert!(
-                !SYSTEM_ATTRIBUTES.contains(&name.as_str()),
-                "field {name} is reserved"
-            );
-            names.insert(format!("#f{i}"), name.clone());
-            values.insert(format!(":f{i}"), to_attribute(value)?);
-            sets.push(format!("#f{i} = :f{i}"));
-        }
-        let new_links = patch.links.map(normalize_links);
+    async fn update(&self, scope: &Scope<F>, id: u64, patch: Patch<F>) -> Result<Record<F>, StoreError> {
+        let scope_key = scope.key();
+        let plain = Assignments::new(&patch)?;
+        let relinks = patch.fields.touches_links();
 
         for attempt in 0..ATTEMPTS {
-            let current = if patch.reference.is_some() || new_links.is_some() {
+            let current = if patch.reference.is_some() || relinks {
                 Some(self.get(scope, id).await?.ok_or(StoreError::NotFound)?)
             } else {
                 None
             };
-            let rename = current
+            let rename: Option<(Reference, Reference)> = current
                 .as_ref()
                 .zip(patch.reference.as_ref())
                 .filter(|(current, new)| current.reference != **new)
                 .map(|(current, new)| (current.reference.clone(), new.clone()));
             let relink = current
                 .as_ref()
-                .zip(new_links.as_ref())
-                .filter(|(current, links)| current.links != **links)
-                .map(|(current, links)| (current.links.clone(), links.clone()));
+                .filter(|_| relinks)
+                .map(|current| {
+                    let mut fields = current.fields.clone();
+                    patch.fields.apply(&mut fields);
+                    (current.links.clone(), fields.links())
+                })
+                .filter(|(old, new)| old != new);
 
             let Some(current) = current.filter(|_| rename.is_some() || relink.is_some()) else {
-                let out = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
-                    .update_expression(format!("SET {}", sets.join(", ")))
-                    .condition_expression("attribute_exists(pk)")
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
-                    .return_values(ReturnValue::AllNew)
-                    .send()
-                    .await;
-                return match out {
-                    Ok(out) => parse_record(out.attributes.unwrap_or_default()),
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        Err(StoreError::NotFound)
-                    }
-                    Err(error) => Err(backend(error)),
-                };
+                return self.update_in_place(scope, id, &plain).await;
             };
 
             // The record's reference and links as read are the condition: a concurrent rename or
             // relink makes this transaction fail and the loop starts again from a fresh read.
-            let mut names = names.clone();
-            let mut values = values.clone();
-            let mut sets = sets.clone();
-            names.insert("#ref".into(), "reference".into());
-            names.insert("#links".into(), "links".into());
-            values.insert(":old".into(), s(&current.reference));
-            values.insert(":oldLinks".into(), links_attribute(&current.links));
+            let mut set = plain.clone();
+            set.names.insert("#ref".into(), "reference".into());
+            set.names.insert("#links".into(), "links".into());
+            set.values.insert(":old".into(), s(current.reference.as_str()));
+            set.values
+                .insert(":oldLinks".into(), links_attribute(&current.links));
             let mut guards = Vec::new();
             if let Some((old, new)) = &rename {
-                names.insert("#refKey".into(), "referenceKey".into());
-                values.insert(":ref".into(), s(new));
-                values.insert(":refKey".into(), s(reference_key(new, id)));
-                sets.push("#ref = :ref".into());
-                sets.push("#refKey = :refKey".into());
-                guards.push(self.guard_delete(scope, old, id)?);
-                guards.push(self.guard_put(scope, new, id)?);
+                set.assign("ref", "reference".into(), s(new.as_str()));
+                set.assign(
+                    "refKey",
+                    "referenceKey".into(),
+                    s(reference_key(new.as_str(), id)),
+                );
+                guards.push(self.guard_delete(&scope_key, old.as_str(), id)?);
+                guards.push(self.guard_put(&scope_key, new.as_str(), id)?);
             }
             let mut link_actions = Vec::new();
             if let Some((old, new)) = &relink {
-                values.insert(":links".into(), links_attribute(new));
-                sets.push("#links = :links".into());
+                set.assign("links", "links".into(), links_attribute(new));
                 let (removed, added) = link_changes(old, new);
-                link_actions.extend(self.link_updates(scope, &removed, -1)?);
-                link_actions.extend(self.link_updates(scope, &added, 1)?);
+                link_actions.extend(self.link_updates(scope.org(), &removed, -1)?);
+                link_actions.extend(self.link_updates(scope.org(), &added, 1)?);
             }
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
-                .update_expression(format!("SET {}", sets.join(", ")))
+                .set_key(Some(record_key(&scope_key, id)))
+                .update_expression(set.expression())
                 .condition_expression("attribute_exists(pk) AND #ref = :old AND #links = :oldLinks")
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
+                .set_expression_attribute_names(Some(set.names))
+                .set_expression_attribute_values(Some(set.values))
                 .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(building)?;
             let mut actions = vec![(Role::Record, TransactWriteItem::builder().update(update).build())];
             actions.extend(guards);
             actions.extend(link_actions);
@@ -928,30 +722,31 @@ impl RecordStore for DynamoStore {
         Err(StoreError::Backend("update kept conflicting".into()))
     }
 
-    async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError> {
+    async fn delete(&self, scope: &Scope<F>, id: u64) -> Result<(), StoreError> {
+        let scope_key = scope.key();
         for attempt in 0..ATTEMPTS {
-            let current = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+            let current: Record<F> = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
             if current.dependents > 0 {
                 return Err(StoreError::InUse);
             }
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(record_pk(scope, id), RECORD_SK)))
+                .set_key(Some(record_key(&scope_key, id)))
                 .condition_expression(
                     "attribute_exists(pk) AND #ref = :ref AND (attribute_not_exists(#d) OR #d = :zero)",
                 )
                 .expression_attribute_names("#ref", "reference")
                 .expression_attribute_names("#d", "dependents")
-                .expression_attribute_values(":ref", s(&current.reference))
+                .expression_attribute_values(":ref", s(current.reference.as_str()))
                 .expression_attribute_values(":zero", n(0))
                 .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                .map_err(building)?;
             let mut actions = vec![
                 (Role::Record, TransactWriteItem::builder().delete(delete).build()),
-                self.guard_delete(scope, &current.reference, id)?,
-                self.count_update(scope, -1)?,
+                self.guard_delete(&scope_key, current.reference.as_str(), id)?,
+                self.count_update(&scope_key, -1)?,
             ];
-            actions.extend(self.link_updates(scope, &current.links, -1)?);
+            actions.extend(self.link_updates(scope.org(), &current.links, -1)?);
             match self.transact(actions).await? {
                 Outcome::Done => return Ok(()),
                 Outcome::ConditionFailed(_) | Outcome::Conflict => backoff(attempt).await,
@@ -960,7 +755,7 @@ impl RecordStore for DynamoStore {
         Err(StoreError::Backend("delete kept conflicting".into()))
     }
 
-    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<ListPage, StoreError> {
+    async fn list(&self, scope: &Scope<F>, query: &ListQuery<F>) -> Result<ListPage<F>, StoreError> {
         if query.date_created.is_empty() || query.last_updated.is_empty() {
             return Ok(ListPage {
                 total: 0,
@@ -973,12 +768,6 @@ impl RecordStore for DynamoStore {
             Plan::Collect(range) => self.collect(scope, query, &range).await,
         }
     }
-}
-
-const REFERENCE_DATA_SK: &str = "reference-data";
-
-fn reference_data_key(org: &Organization) -> HashMap<String, AttributeValue> {
-    key(format!("{}#reference-data", org.as_str()), REFERENCE_DATA_SK)
 }
 
 /// Reference data is one item per organization (`<org>#reference-data`): one read loads it all.
@@ -996,7 +785,7 @@ impl ReferenceDataStore for DynamoStore {
         match out.item.and_then(|mut item| item.remove("data")) {
             Some(data) => serde_dynamo::from_attribute_value(data)
                 .map(Some)
-                .map_err(|e| StoreError::Backend(e.to_string())),
+                .map_err(building),
             None => Ok(None),
         }
     }
@@ -1005,7 +794,7 @@ impl ReferenceDataStore for DynamoStore {
         let mut item = reference_data_key(org);
         item.insert(
             "data".into(),
-            serde_dynamo::to_attribute_value(data).map_err(|e| StoreError::Backend(e.to_string()))?,
+            serde_dynamo::to_attribute_value(data).map_err(building)?,
         );
         self.put_item(item).await
     }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Deserialize;
 
-use crate::store::StoreError;
+use crate::model::StoreError;
 
 /// `infra/table.json`, compiled in.
 pub const TABLE_JSON: &str = include_str!("../../../../infra/table.json");

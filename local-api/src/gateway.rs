@@ -12,9 +12,9 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
-use crate::http::{App, error_response};
-use crate::routes;
+use customer_api::error::ApiError;
+use customer_api::http::{App, error_response};
+use customer_api::routes;
 
 /// The largest request body accepted, in bytes (Lambda's synchronous payload limit).
 pub const MAX_BODY: usize = 6 * 1024 * 1024;

@@ -15,7 +15,7 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        let mut child = Command::new(api_tests::binary("local-api"))
             .args(["--port", "0"])
             .args(args)
             .stdout(Stdio::piped())

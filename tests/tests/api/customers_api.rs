@@ -2,8 +2,6 @@
 //! local API Gateway stand-in and the Lambda handlers), on both stores. Customers are written
 //! with `application/x-www-form-urlencoded` or `multipart/form-data` bodies, as documented.
 
-#![recursion_limit = "256"]
-
 use std::sync::Arc;
 
 use api_tests::{ENTITY1, ENTITY2, Reply, TestApi};

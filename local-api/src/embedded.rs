@@ -1,19 +1,21 @@
 //! The embedded store: in-process and persistent in a data directory (a `redb` database), the
 //! default of `local-api`. Every write is one serializable transaction, so uniqueness, id
-//! allocation and renames are atomic exactly as on DynamoDB.
+//! allocation, renames and link counts are atomic exactly as on DynamoDB. It passes the same
+//! contract suite as the DynamoDB adapter; no Lambda compiles it.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-
-use super::{
-    Draft, Link, ListPage, Patch, Record, RecordStore, Scope, StoreError, link_changes, normalize_links,
+use customer_api::list::ListQuery;
+use customer_api::model::{
+    Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes, scope_key,
 };
-use crate::list::ListQuery;
-use crate::reference_data::{ReferenceData, ReferenceDataStore};
-use crate::store::Organization;
+use customer_api::reference_data::{ReferenceData, ReferenceDataStore};
+use customer_api::store::{ListPage, RecordStore};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// `(scope key, id)` → the record as JSON.
 const RECORDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("records");
@@ -34,11 +36,11 @@ fn backend(error: impl Into<redb::Error>) -> StoreError {
     StoreError::Backend(error.into().to_string())
 }
 
-fn encode(record: &Record) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(record).map_err(|e| StoreError::Backend(e.to_string()))
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn decode(bytes: &[u8]) -> Result<Record, StoreError> {
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
@@ -57,10 +59,10 @@ impl EmbeddedStore {
     }
 
     /// Runs a write transaction on a blocking thread; commits only if `work` succeeds.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    async fn write<T, W>(&self, work: W) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        W: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || {
@@ -74,10 +76,10 @@ impl EmbeddedStore {
     }
 
     /// Runs a read on a blocking thread.
-    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    async fn read<T, R>(&self, work: R) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+        R: FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || work(&db.begin_read().map_err(backend)?))
@@ -86,41 +88,43 @@ impl EmbeddedStore {
     }
 }
 
-fn load(txn: &WriteTransaction, scope: &str, id: u64) -> Result<Option<Record>, StoreError> {
+fn load<T: DeserializeOwned>(txn: &WriteTransaction, scope: &str, id: u64) -> Result<Option<T>, StoreError> {
     let records = txn.open_table(RECORDS).map_err(backend)?;
     let found = records.get((scope, id)).map_err(backend)?;
     found.map(|bytes| decode(bytes.value())).transpose()
 }
 
-fn save(txn: &WriteTransaction, scope: &str, record: &Record) -> Result<(), StoreError> {
+fn save<T: Serialize>(txn: &WriteTransaction, scope: &str, id: u64, record: &T) -> Result<(), StoreError> {
     let mut records = txn.open_table(RECORDS).map_err(backend)?;
     records
-        .insert((scope, record.id), encode(record)?.as_slice())
+        .insert((scope, id), encode(record)?.as_slice())
         .map_err(backend)?;
     Ok(())
 }
 
 /// Adds `delta` to the dependents of each linked record; a missing one fails the transaction.
+/// Linked records may be of another type, so they are read with untyped fields.
 fn count_dependents(
     txn: &WriteTransaction,
-    scope: &Scope,
+    org: &Organization,
     links: &[Link],
     delta: i64,
 ) -> Result<(), StoreError> {
     for link in links {
-        let key = scope.with_kind(link.kind).key();
-        let mut used = load(txn, &key, link.id)?.ok_or(StoreError::MissingLink(*link))?;
+        let key = scope_key(org, link.kind);
+        let mut used: Record<serde_json::Value> =
+            load(txn, &key, link.id)?.ok_or(StoreError::MissingLink(*link))?;
         used.dependents = used.dependents.saturating_add_signed(delta);
-        save(txn, &key, &used)?;
+        save(txn, &key, link.id, &used)?;
     }
     Ok(())
 }
 
 #[async_trait]
-impl RecordStore for EmbeddedStore {
-    async fn create(&self, scope: &Scope, draft: Draft) -> Result<Record, StoreError> {
+impl<F: Fields> RecordStore<F> for EmbeddedStore {
+    async fn create(&self, scope: &Scope<F>, draft: Draft<F>) -> Result<Record<F>, StoreError> {
         let key = scope.key();
-        let scope = scope.clone();
+        let org = scope.org().clone();
         self.write(move |txn| {
             let mut references = txn.open_table(REFERENCES).map_err(backend)?;
             if references
@@ -142,21 +146,21 @@ impl RecordStore for EmbeddedStore {
                 .map_err(backend)?;
             let record = Record {
                 id,
+                links: draft.fields.links(),
                 reference: draft.reference,
                 date_created: draft.now,
                 last_updated: draft.now,
                 fields: draft.fields,
-                links: normalize_links(draft.links),
                 dependents: 0,
             };
-            count_dependents(txn, &scope, &record.links, 1)?;
-            save(txn, &key, &record)?;
+            count_dependents(txn, &org, &record.links, 1)?;
+            save(txn, &key, id, &record)?;
             Ok(record)
         })
         .await
     }
 
-    async fn get(&self, scope: &Scope, id: u64) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, scope: &Scope<F>, id: u64) -> Result<Option<Record<F>>, StoreError> {
         let key = scope.key();
         self.read(move |txn| {
             let records = txn.open_table(RECORDS).map_err(backend)?;
@@ -166,7 +170,7 @@ impl RecordStore for EmbeddedStore {
         .await
     }
 
-    async fn get_many(&self, scope: &Scope, ids: &[u64]) -> Result<Vec<Record>, StoreError> {
+    async fn get_many(&self, scope: &Scope<F>, ids: &[u64]) -> Result<Vec<Record<F>>, StoreError> {
         let key = scope.key();
         let ids = ids.to_vec();
         self.read(move |txn| {
@@ -182,7 +186,11 @@ impl RecordStore for EmbeddedStore {
         .await
     }
 
-    async fn find_by_reference(&self, scope: &Scope, reference: &str) -> Result<Option<Record>, StoreError> {
+    async fn find_by_reference(
+        &self,
+        scope: &Scope<F>,
+        reference: &str,
+    ) -> Result<Option<Record<F>>, StoreError> {
         let key = scope.key();
         let reference = reference.to_owned();
         self.read(move |txn| {
@@ -200,11 +208,11 @@ impl RecordStore for EmbeddedStore {
         .await
     }
 
-    async fn update(&self, scope: &Scope, id: u64, patch: Patch) -> Result<Record, StoreError> {
+    async fn update(&self, scope: &Scope<F>, id: u64, patch: Patch<F>) -> Result<Record<F>, StoreError> {
         let key = scope.key();
-        let scope = scope.clone();
+        let org = scope.org().clone();
         self.write(move |txn| {
-            let mut record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
+            let mut record: Record<F> = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
             if let Some(reference) = patch.reference.filter(|r| *r != record.reference) {
                 let mut references = txn.open_table(REFERENCES).map_err(backend)?;
                 if references
@@ -222,29 +230,30 @@ impl RecordStore for EmbeddedStore {
                     .map_err(backend)?;
                 record.reference = reference;
             }
-            if let Some(links) = patch.links.map(normalize_links) {
+            patch.fields.apply(&mut record.fields);
+            if patch.fields.touches_links() {
+                let links = record.fields.links();
                 let (removed, added) = link_changes(&record.links, &links);
-                count_dependents(txn, &scope, &removed, -1)?;
-                count_dependents(txn, &scope, &added, 1)?;
+                count_dependents(txn, &org, &removed, -1)?;
+                count_dependents(txn, &org, &added, 1)?;
                 record.links = links;
             }
-            record.fields.extend(patch.fields);
             record.last_updated = patch.now;
-            save(txn, &key, &record)?;
+            save(txn, &key, id, &record)?;
             Ok(record)
         })
         .await
     }
 
-    async fn delete(&self, scope: &Scope, id: u64) -> Result<(), StoreError> {
+    async fn delete(&self, scope: &Scope<F>, id: u64) -> Result<(), StoreError> {
         let key = scope.key();
-        let scope = scope.clone();
+        let org = scope.org().clone();
         self.write(move |txn| {
-            let record = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
+            let record: Record<F> = load(txn, &key, id)?.ok_or(StoreError::NotFound)?;
             if record.dependents > 0 {
                 return Err(StoreError::InUse);
             }
-            count_dependents(txn, &scope, &record.links, -1)?;
+            count_dependents(txn, &org, &record.links, -1)?;
             let mut references = txn.open_table(REFERENCES).map_err(backend)?;
             references
                 .remove((key.as_str(), record.reference.as_str()))
@@ -256,7 +265,7 @@ impl RecordStore for EmbeddedStore {
         .await
     }
 
-    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<ListPage, StoreError> {
+    async fn list(&self, scope: &Scope<F>, query: &ListQuery<F>) -> Result<ListPage<F>, StoreError> {
         let key = scope.key();
         let query = query.clone();
         self.read(move |txn| {
@@ -288,18 +297,14 @@ impl ReferenceDataStore for EmbeddedStore {
         self.read(move |txn| {
             let table = txn.open_table(REFERENCE_DATA).map_err(backend)?;
             let found = table.get(org.as_str()).map_err(backend)?;
-            found
-                .map(|bytes| {
-                    serde_json::from_slice(bytes.value()).map_err(|e| StoreError::Backend(e.to_string()))
-                })
-                .transpose()
+            found.map(|bytes| decode(bytes.value())).transpose()
         })
         .await
     }
 
     async fn put_reference_data(&self, org: &Organization, data: &ReferenceData) -> Result<(), StoreError> {
         let org = org.as_str().to_owned();
-        let bytes = serde_json::to_vec(data).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let bytes = encode(data)?;
         self.write(move |txn| {
             let mut table = txn.open_table(REFERENCE_DATA).map_err(backend)?;
             table.insert(org.as_str(), bytes.as_slice()).map_err(backend)?;

@@ -27,24 +27,26 @@ mod adapter_specific {
     use std::sync::Arc;
 
     use api_tests::fresh_table;
-    use customer_api::groups::LIST_SPEC;
+    use customer_api::groups::{GroupFields, LIST_SPEC};
     use customer_api::list::ListQuery;
-    use customer_api::store::{Draft, DynamoStore, EmbeddedStore, Kind, Organization, RecordStore, Scope};
+    use customer_api::model::{Draft, Organization, Scope};
+    use customer_api::store::{DynamoStore, RecordStore};
     use customer_api::time::Timestamp;
-    use serde_json::{Map, json};
+    use customer_api::values::{Name, Reference};
+    use local_api::EmbeddedStore;
 
-    fn scope(org: &str) -> Scope {
-        Scope::new(&Organization::parse(org).expect("org"), Kind::Group)
+    fn scope(org: &str) -> Scope<GroupFields> {
+        Scope::new(&Organization::parse(org).expect("org"))
     }
 
-    fn draft(reference: String, second: i64) -> Draft {
-        let mut fields = Map::new();
-        fields.insert("name".into(), json!(format!("name {reference}")));
+    fn draft(reference: String, second: i64) -> Draft<GroupFields> {
         Draft {
-            reference,
-            fields,
+            fields: GroupFields {
+                name: Name::parse(&format!("name {reference}")).expect("name"),
+                description: None,
+            },
+            reference: Reference::parse(&reference).expect("reference"),
             now: Timestamp::from_unix_seconds(1_500_000_000 + second).expect("time"),
-            links: Vec::new(),
         }
     }
 
@@ -128,7 +130,8 @@ mod adapter_specific {
                 .await
                 .expect("create")
         };
-        let store: Arc<dyn RecordStore> = Arc::new(EmbeddedStore::open(dir.path()).expect("reopen"));
+        let store: Arc<dyn RecordStore<GroupFields>> =
+            Arc::new(EmbeddedStore::open(dir.path()).expect("reopen"));
         assert_eq!(
             store.find_by_reference(&groups, "Kept").await.expect("find"),
             Some(created.clone())

@@ -8,19 +8,13 @@ use std::time::Duration;
 
 use api_tests::runtime::{FunctionProcess, Outcome, RuntimeApi};
 use api_tests::{dynamo_endpoint, fresh_bucket, fresh_table, multipart};
-use customer_api::gateway::{HttpRequest, api_gateway_event};
 use customer_api::logos::resize::samples::encoded;
 use customer_api::logos::resizer::object_created_event;
 use customer_api::logos::{ImageFormat, ObjectStore, S3ObjectStore};
 use customer_api::reference_data;
 use customer_api::store::DynamoStore;
+use local_api::gateway::{HttpRequest, api_gateway_event};
 use serde_json::{Value, json};
-
-macro_rules! binary {
-    ($name:literal) => {
-        Path::new(env!(concat!("CARGO_BIN_EXE_", $name)))
-    };
-}
 
 struct Stack {
     env: Vec<(&'static str, String)>,
@@ -138,7 +132,7 @@ async fn every_function_boots_and_answers_real_events() {
 
     let (status, group) = stack
         .http(
-            binary!("group-create"),
+            &api_tests::binary("group-create"),
             json_call(
                 "POST /api/v1.0/customerGroups",
                 "/api/v1.0/customerGroups",
@@ -152,14 +146,14 @@ async fn every_function_boots_and_answers_real_events() {
 
     let (status, shown) = stack
         .http(
-            binary!("group-show"),
+            &api_tests::binary("group-show"),
             get("GET /api/v1.0/customerGroups/{id}", &group_path, ""),
         )
         .await;
     assert_eq!((status, &shown), (200, &group));
     let (status, listed) = stack
         .http(
-            binary!("group-list"),
+            &api_tests::binary("group-list"),
             get(
                 "GET /api/v1.0/customerCategories",
                 "/api/v1.0/customerCategories",
@@ -170,7 +164,7 @@ async fn every_function_boots_and_answers_real_events() {
     assert_eq!((status, &listed["paging"]["total"]), (200, &json!(1)));
     let (status, updated) = stack
         .http(
-            binary!("group-update"),
+            &api_tests::binary("group-update"),
             json_call(
                 "PUT /api/v1.0/customerGroups/reference/{reference}",
                 "/api/v1.0/customerGroups/reference/G1",
@@ -181,7 +175,7 @@ async fn every_function_boots_and_answers_real_events() {
     assert_eq!((status, updated["name"].as_str()), (200, Some("Renamed")));
     let (status, _) = stack
         .http(
-            binary!("group-upsert"),
+            &api_tests::binary("group-upsert"),
             json_call(
                 "POST /api/v1.0/customerGroups/reference/{reference}",
                 "/api/v1.0/customerGroups/reference/G2",
@@ -195,7 +189,7 @@ async fn every_function_boots_and_answers_real_events() {
         b"reference=C1&name=Marie%27s+Jewelry&categoryId=G1&paymentTypes=%5B%7B%22id%22%3D7%7D%5D".to_vec();
     let (status, customer) = stack
         .http(
-            binary!("customer-create"),
+            &api_tests::binary("customer-create"),
             Call {
                 route: "POST /api/v1.0/customers",
                 path: "/api/v1.0/customers",
@@ -218,7 +212,7 @@ async fn every_function_boots_and_answers_real_events() {
     );
     let (status, with_logo) = stack
         .http(
-            binary!("customer-update"),
+            &api_tests::binary("customer-update"),
             Call {
                 route: "POST /api/v1.0/customers/{id}",
                 path: &customer_path,
@@ -239,7 +233,7 @@ async fn every_function_boots_and_answers_real_events() {
 
     let report = stack
         .invoke(
-            binary!("logo-resizer"),
+            &api_tests::binary("logo-resizer"),
             serde_json::to_value(object_created_event(&stack.bucket, &original, png.len())).expect("event"),
         )
         .await;
@@ -255,7 +249,7 @@ async fn every_function_boots_and_answers_real_events() {
 
     let (status, shown) = stack
         .http(
-            binary!("customer-show"),
+            &api_tests::binary("customer-show"),
             get(
                 "GET /api/v1.0/customers/reference/{reference}",
                 "/api/v1.0/customers/reference/C1",
@@ -266,7 +260,7 @@ async fn every_function_boots_and_answers_real_events() {
     assert_eq!((status, &shown), (200, &with_logo));
     let (status, listed) = stack
         .http(
-            binary!("customer-list"),
+            &api_tests::binary("customer-list"),
             get(
                 "GET /api/v1.0/customers",
                 "/api/v1.0/customers",
@@ -277,7 +271,7 @@ async fn every_function_boots_and_answers_real_events() {
     assert_eq!((status, &listed["paging"]["total"]), (200, &json!(1)));
     let (status, upserted) = stack
         .http(
-            binary!("customer-upsert"),
+            &api_tests::binary("customer-upsert"),
             Call {
                 route: "POST /api/v1.0/customers/reference/{reference}",
                 path: "/api/v1.0/customers/reference/C2",
@@ -291,14 +285,14 @@ async fn every_function_boots_and_answers_real_events() {
 
     let (status, refused) = stack
         .http(
-            binary!("group-delete"),
+            &api_tests::binary("group-delete"),
             get("DELETE /api/v1.0/customerGroups/{id}", &group_path, ""),
         )
         .await;
     assert_eq!((status, refused["error"].as_str()), (400, Some("delete_failed")));
     let (status, _) = stack
         .http(
-            binary!("customer-delete"),
+            &api_tests::binary("customer-delete"),
             get("DELETE /api/v1.0/customers/{id}", &customer_path, ""),
         )
         .await;
@@ -310,7 +304,7 @@ async fn every_function_boots_and_answers_real_events() {
     );
     let (status, _) = stack
         .http(
-            binary!("group-delete"),
+            &api_tests::binary("group-delete"),
             get("DELETE /api/v1.0/customerGroups/{id}", &group_path, ""),
         )
         .await;
@@ -321,7 +315,7 @@ async fn every_function_boots_and_answers_real_events() {
 async fn a_function_without_its_configuration_refuses_to_start() {
     let runtime = RuntimeApi::start().await;
     let logs = tempfile::tempdir().expect("log dir");
-    let mut process = std::process::Command::new(binary!("customer-show"))
+    let mut process = std::process::Command::new(api_tests::binary("customer-show"))
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
         .env("TABLE_NAME", "t")

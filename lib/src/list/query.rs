@@ -1,0 +1,341 @@
+//! Reading a list query from the query string, with the documented errors, and writing the
+//! paging links that reproduce it.
+
+use super::{DateRange, FieldSpec, Filter, IdSet, ListSpec, Order, Paging, Pattern, Sort};
+use crate::error::ApiError;
+use crate::input::check_names;
+use crate::time::Timestamp;
+
+/// The default and largest page size.
+pub const MAX_PAGE: u64 = 100;
+/// The largest accepted `offset`.
+pub const MAX_OFFSET: u64 = 10_000_000;
+/// The longest accepted filter pattern, in characters.
+const MAX_PATTERN: usize = 255;
+
+/// A parsed list query over records with fields `F`.
+#[derive(Debug, Clone)]
+pub struct ListQuery<F: 'static> {
+    /// Records to skip.
+    pub offset: u64,
+    /// Page size (at most [`MAX_PAGE`]).
+    pub max: u64,
+    /// Sort key.
+    pub sort: Sort<F>,
+    /// Sort direction.
+    pub order: Order,
+    /// `dateCreated_*` filters.
+    pub date_created: DateRange,
+    /// `lastUpdated_*` filters.
+    pub last_updated: DateRange,
+    /// The `reference` wildcard.
+    pub reference: Option<Pattern>,
+    /// Wildcards on the resource's fields.
+    pub text: Vec<(&'static FieldSpec<F>, Pattern)>,
+    /// Boolean filters on the resource's fields.
+    pub flags: Vec<(&'static FieldSpec<F>, bool)>,
+    /// Wildcards on a linked record's reference, still to be resolved (see [`ListSpec::linked`]).
+    pub linked: Vec<(&'static str, Pattern)>,
+    /// Linked-id filters.
+    pub id_sets: Vec<IdSet<F>>,
+    /// The filter parameters as given, to reproduce the query in paging links.
+    echo: Vec<(String, String)>,
+}
+
+const DATE_FIELDS: [&str; 2] = ["dateCreated", "lastUpdated"];
+const DATE_OPS: [&str; 4] = ["gt", "gte", "lt", "lte"];
+
+impl<F: 'static> ListQuery<F> {
+    fn new(sort: Sort<F>, max: u64) -> Self {
+        ListQuery {
+            offset: 0,
+            max,
+            sort,
+            order: Order::Asc,
+            date_created: DateRange::default(),
+            last_updated: DateRange::default(),
+            reference: None,
+            text: Vec::new(),
+            flags: Vec::new(),
+            linked: Vec::new(),
+            id_sets: Vec::new(),
+            echo: Vec::new(),
+        }
+    }
+
+    /// Parses a raw (still percent-encoded) query string for a resource's list operation.
+    pub fn parse(spec: &ListSpec<F>, raw_query: &str) -> Result<Self, ApiError> {
+        let params: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        let filter = |name: &str| {
+            spec.fields
+                .iter()
+                .find(|f| f.name == name && f.filter != Filter::No)
+        };
+        let known = |name: &str| {
+            matches!(name, "max" | "offset" | "sort" | "order" | "reference")
+                || filter(name).is_some()
+                || spec.linked.contains(&name)
+                || date_filter(name).is_some()
+        };
+        check_names(params.iter().map(|(name, _)| name.as_str()), known)?;
+
+        let mut query = ListQuery::new(Sort::DateCreated, MAX_PAGE);
+        for (name, value) in &params {
+            match name.as_str() {
+                "max" => query.max = parse_count(name, value, u64::MAX)?.min(MAX_PAGE),
+                "offset" => query.offset = parse_count(name, value, MAX_OFFSET)?,
+                "sort" => query.sort = sort(spec, value).ok_or_else(|| ApiError::bad_type(name))?,
+                "order" => {
+                    query.order = match value.to_ascii_lowercase().as_str() {
+                        "asc" => Order::Asc,
+                        "desc" => Order::Desc,
+                        _ => return Err(ApiError::bad_type(name)),
+                    }
+                }
+                "reference" => query.reference = Some(pattern(name, value)?),
+                _ => {
+                    if let Some((field, op)) = date_filter(name) {
+                        query.add_date(field, op, value)?;
+                    } else if let Some(&linked) = spec.linked.iter().find(|l| **l == name) {
+                        query.linked.push((linked, pattern(name, value)?));
+                    } else if let Some(field) = filter(name) {
+                        query.add_field_filter(field, value)?;
+                    }
+                }
+            }
+            if !matches!(name.as_str(), "max" | "offset" | "sort" | "order") {
+                query.echo.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(query)
+    }
+
+    fn add_date(&mut self, field: &str, op: &str, value: &str) -> Result<(), ApiError> {
+        let bad = || ApiError::InvalidDatetimeFormat(value.to_owned());
+        let ts: Timestamp = value.parse().map_err(|_| bad())?;
+        let range = if field == "dateCreated" {
+            &mut self.date_created
+        } else {
+            &mut self.last_updated
+        };
+        let next = Timestamp::from_unix_seconds(ts.unix_seconds() + 1);
+        let prev = Timestamp::from_unix_seconds(ts.unix_seconds() - 1);
+        match op {
+            "gt" => range.tighten_from(next.ok_or_else(bad)?),
+            "gte" => range.tighten_from(ts),
+            "lt" => range.tighten_to(prev.ok_or_else(bad)?),
+            _ => range.tighten_to(ts),
+        }
+        Ok(())
+    }
+
+    fn add_field_filter(&mut self, field: &'static FieldSpec<F>, value: &str) -> Result<(), ApiError> {
+        match field.filter {
+            Filter::Wildcard => self.text.push((field, pattern(field.name, value)?)),
+            Filter::Flag => {
+                let wanted = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::bad_type(field.name)),
+                };
+                self.flags.push((field, wanted));
+            }
+            Filter::No => {}
+        }
+        Ok(())
+    }
+
+    /// Every record whose reference matches `pattern`, in id order, unpaged.
+    pub fn references_matching(pattern: Pattern) -> Self {
+        let mut query = ListQuery::new(Sort::Id, u64::MAX);
+        query.echo.push(("reference".to_owned(), pattern.raw.clone()));
+        query.reference = Some(pattern);
+        query
+    }
+
+    /// Removes the linked-reference wildcard `name` and returns it (to be resolved by the caller).
+    pub fn take_linked(&mut self, name: &str) -> Option<Pattern> {
+        let at = self.linked.iter().position(|(linked, _)| *linked == name)?;
+        Some(self.linked.remove(at).1)
+    }
+
+    /// Whether the query filters on anything.
+    pub fn has_filters(&self) -> bool {
+        !self.echo.is_empty()
+    }
+
+    /// How many filters the store must apply (resolved linked filters included).
+    pub fn filter_count(&self) -> usize {
+        usize::from(self.reference.is_some())
+            + self.text.len()
+            + self.flags.len()
+            + self.linked.len()
+            + self.id_sets.len()
+            + usize::from(!self.date_created.is_unbounded())
+            + usize::from(!self.last_updated.is_unbounded())
+    }
+
+    /// The `paging` block for a result of `total` records, with links under `path`.
+    pub fn paging(&self, path: &str, total: u64) -> Paging {
+        let previous =
+            (self.offset > 0 && self.max > 0).then(|| self.link(path, self.offset.saturating_sub(self.max)));
+        let next =
+            (self.max > 0 && self.offset + self.max < total).then(|| self.link(path, self.offset + self.max));
+        Paging {
+            total,
+            max: self.max,
+            offset: self.offset,
+            previous,
+            next,
+        }
+    }
+
+    fn link(&self, path: &str, offset: u64) -> String {
+        let mut link = format!(
+            "{path}?max={}&offset={offset}&sort={}&order={}",
+            self.max,
+            self.sort.name(),
+            self.order.as_str()
+        );
+        for (name, value) in &self.echo {
+            let pair: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, value)
+                .finish();
+            link.push('&');
+            link.push_str(&pair);
+        }
+        link
+    }
+}
+
+fn sort<F>(spec: &ListSpec<F>, value: &str) -> Option<Sort<F>> {
+    match value {
+        "id" => Some(Sort::Id),
+        "reference" => Some(Sort::Reference),
+        "dateCreated" => Some(Sort::DateCreated),
+        "lastUpdated" => Some(Sort::LastUpdated),
+        _ => spec.fields.iter().find(|f| f.name == value).map(Sort::Field),
+    }
+}
+
+fn pattern(name: &str, value: &str) -> Result<Pattern, ApiError> {
+    if value.chars().count() > MAX_PATTERN {
+        return Err(ApiError::bad_type(name));
+    }
+    Ok(Pattern::new(value))
+}
+
+/// `("dateCreated", "gt")` for `dateCreated_gt`, and so on.
+fn date_filter(name: &str) -> Option<(&'static str, &'static str)> {
+    let (field, op) = name.split_once('_')?;
+    let field = DATE_FIELDS.iter().find(|f| **f == field)?;
+    let op = DATE_OPS.iter().find(|o| **o == op)?;
+    Some((field, op))
+}
+
+fn parse_count(name: &str, value: &str, limit: u64) -> Result<u64, ApiError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= limit)
+        .ok_or_else(|| ApiError::bad_type(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::{GroupFields, LIST_SPEC};
+
+    fn parse(query: &str) -> Result<ListQuery<GroupFields>, ApiError> {
+        ListQuery::parse(&LIST_SPEC, query)
+    }
+
+    #[test]
+    fn defaults() {
+        let q = parse("").expect("empty query");
+        assert_eq!(
+            (q.offset, q.max, q.sort, q.order),
+            (0, 100, Sort::DateCreated, Order::Asc)
+        );
+        assert!(!q.has_filters());
+    }
+
+    #[test]
+    fn unknown_parameters_are_named() {
+        assert_eq!(
+            parse("dateCreated_gta=2016-08-15T14:52:48Z&max=1&foo=2").err(),
+            Some(ApiError::InvalidParam(vec![
+                "dateCreated_gta".into(),
+                "foo".into()
+            ]))
+        );
+        assert_eq!(
+            parse("description=x").err(),
+            Some(ApiError::InvalidParam(vec!["description".into()])),
+            "a sortable field is not a filter unless its catalogue says so"
+        );
+    }
+
+    #[test]
+    fn bad_dates_and_numbers() {
+        assert_eq!(
+            parse("dateCreated_gt=2016-08-1Z").err(),
+            Some(ApiError::InvalidDatetimeFormat("2016-08-1Z".into()))
+        );
+        let long_pattern = format!("name={}", "x".repeat(256));
+        for (query, param) in [
+            ("max=abc", "max"),
+            ("max=-1", "max"),
+            ("max=99999999999999999999999", "max"),
+            ("offset=1.5", "offset"),
+            ("offset=100000000000", "offset"),
+            ("order=up", "order"),
+            ("sort=password", "sort"),
+            ("max=1&max=2", "max"),
+            (long_pattern.as_str(), "name"),
+        ] {
+            assert_eq!(parse(query).err(), Some(ApiError::bad_type(param)), "{query}");
+        }
+    }
+
+    #[test]
+    fn large_max_is_capped() {
+        assert_eq!(parse("max=5000").expect("valid").max, MAX_PAGE);
+    }
+
+    #[test]
+    fn date_bounds_become_inclusive_seconds() {
+        let q =
+            parse("dateCreated_gt=2016-01-01T00:00:00Z&dateCreated_lte=2016-01-02T00:00:00Z").expect("valid");
+        assert_eq!(q.date_created.from, "2016-01-01T00:00:01Z".parse().ok());
+        assert_eq!(q.date_created.to, "2016-01-02T00:00:00Z".parse().ok());
+        let q =
+            parse("lastUpdated_lt=2016-01-01T00:00:00Z&lastUpdated_gte=2016-01-01T00:00:00Z").expect("valid");
+        assert!(q.last_updated.is_empty());
+    }
+
+    #[test]
+    fn paging_links_reproduce_the_query() {
+        let q = parse("max=2&name=Ma*%20x&order=DESC").expect("valid");
+        let paging = q.paging("/api/v1.0/customerGroups", 5);
+        assert_eq!(paging.previous, None);
+        assert_eq!(
+            paging.next.as_deref(),
+            Some("/api/v1.0/customerGroups?max=2&offset=2&sort=dateCreated&order=desc&name=Ma*+x")
+        );
+        let q = parse("max=2&offset=4").expect("valid");
+        let paging = q.paging("/p", 5);
+        assert_eq!(paging.next, None);
+        assert_eq!(
+            paging.previous.as_deref(),
+            Some("/p?max=2&offset=2&sort=dateCreated&order=asc")
+        );
+        let paging = parse("max=2&offset=1").expect("valid").paging("/p", 5);
+        assert_eq!(
+            paging.previous.as_deref(),
+            Some("/p?max=2&offset=0&sort=dateCreated&order=asc")
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! The shared vocabulary of the domain and its stores: tenants, records and their links, and
+//! what a store can fail with. Every other module may use this one; it uses none of them but
+//! the leaf value types.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+use crate::values::Reference;
+
+/// A tenant's identifier, as authentication gave it. Never taken from a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Organization(String);
+
+impl Organization {
+    /// Accepts 1 to 128 printable characters without `#` (the storage key separator).
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = !text.is_empty()
+            && text.chars().count() <= 128
+            && !text
+                .chars()
+                .any(|c| c == '#' || c.is_control() || c.is_whitespace());
+        valid.then(|| Organization(text.to_owned()))
+    }
+
+    /// The organization identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What kind of resource a record is; each kind has its own ids and references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Customer groups (customer categories).
+    Group,
+    /// Customers.
+    Customer,
+}
+
+impl Kind {
+    /// Stable name used in storage keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Customer => "customer",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "group" => Some(Kind::Group),
+            "customer" => Some(Kind::Customer),
+            _ => None,
+        }
+    }
+}
+
+/// `"<org>#<kind>"`: the prefix of every storage key of one organization's records of one kind.
+pub fn scope_key(org: &Organization, kind: Kind) -> String {
+    format!("{}#{}", org.as_str(), kind.as_str())
+}
+
+/// One organization's records of one resource type: every store operation is confined to a
+/// scope, and the scope's type says which records it holds.
+pub struct Scope<F> {
+    org: Organization,
+    fields: PhantomData<fn() -> F>,
+}
+
+impl<F> Clone for Scope<F> {
+    fn clone(&self) -> Self {
+        Scope {
+            org: self.org.clone(),
+            fields: PhantomData,
+        }
+    }
+}
+
+impl<F: Fields> fmt::Debug for Scope<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+impl<F: Fields> Scope<F> {
+    /// The `F` records of `org`.
+    pub fn new(org: &Organization) -> Self {
+        Scope {
+            org: org.clone(),
+            fields: PhantomData,
+        }
+    }
+
+    /// The organization.
+    pub fn org(&self) -> &Organization {
+        &self.org
+    }
+
+    /// `"<org>#<kind>"`: the prefix of every storage key of this scope.
+    pub fn key(&self) -> String {
+        scope_key(&self.org, F::KIND)
+    }
+}
+
+/// A use of another record of the same organization (a customer's group, its parent).
+///
+/// The used record counts its dependents; a record with dependents cannot be deleted, and a link
+/// to a record that does not exist cannot be written. Both hold atomically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link {
+    /// Kind of the used record.
+    pub kind: Kind,
+    /// Its id.
+    pub id: u64,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.kind.as_str(), self.id)
+    }
+}
+
+impl std::str::FromStr for Link {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || StoreError::Backend(format!("bad link {text}"));
+        let (kind, id) = text.split_once('#').ok_or_else(bad)?;
+        Ok(Link {
+            kind: Kind::parse(kind).ok_or_else(bad)?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl Serialize for Link {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A resource's own fields, typed: what a record stores beside its id, reference and dates.
+/// Serialised, each field is a storage attribute of the same name.
+pub trait Fields:
+    Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The kind of record these fields belong to.
+    const KIND: Kind;
+    /// A partial update of these fields.
+    type Patch: FieldsPatch<Self>;
+
+    /// The records these fields use, sorted and de-duplicated.
+    fn links(&self) -> Vec<Link>;
+}
+
+/// A partial update of `F`. Serialised, it names exactly the attributes it writes (`null`
+/// clears one).
+pub trait FieldsPatch<F>: Clone + fmt::Debug + Default + Serialize + Send + Sync + 'static {
+    /// Writes what the patch names into `fields`.
+    fn apply(&self, fields: &mut F);
+
+    /// Whether applying the patch may change the record's links.
+    fn touches_links(&self) -> bool;
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "F: DeserializeOwned"))]
+pub struct Record<F> {
+    /// Numeric id, unique per scope, never reused.
+    pub id: u64,
+    /// External id, unique per scope.
+    pub reference: Reference,
+    /// When the record was created; never changes.
+    pub date_created: Timestamp,
+    /// When the record last changed.
+    pub last_updated: Timestamp,
+    /// The resource's own fields.
+    pub fields: F,
+    /// The records this one uses, sorted (derived from the fields when written).
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// How many records use this one.
+    #[serde(default)]
+    pub dependents: u64,
+}
+
+impl<F> Record<F> {
+    /// The key that orders records by reference: lower-cased reference, then id.
+    ///
+    /// Both stores order by this exact string (the DynamoDB index sorts on it), so the order is
+    /// total and identical everywhere.
+    pub fn reference_key(&self) -> String {
+        reference_key(self.reference.as_str(), self.id)
+    }
+
+    /// The key that orders records by creation: timestamp, then id.
+    pub fn created_key(&self) -> String {
+        created_key(self.date_created, self.id)
+    }
+}
+
+/// See [`Record::reference_key`].
+pub fn reference_key(reference: &str, id: u64) -> String {
+    format!("{}#{id:020}", reference.to_lowercase())
+}
+
+/// See [`Record::created_key`].
+pub fn created_key(date_created: Timestamp, id: u64) -> String {
+    format!("{date_created}#{id:020}")
+}
+
+/// A record to create: the store assigns the id.
+#[derive(Debug, Clone)]
+pub struct Draft<F> {
+    /// The reference, which must be free in the scope.
+    pub reference: Reference,
+    /// The resource's fields; the records they link to must exist.
+    pub fields: F,
+    /// Creation time (also the first `lastUpdated`).
+    pub now: Timestamp,
+}
+
+/// A partial update: only what is named here is written.
+#[derive(Debug, Clone)]
+pub struct Patch<F: Fields> {
+    /// A new reference (renaming frees the old one atomically), or `None` to keep it.
+    pub reference: Option<Reference>,
+    /// The fields to write; fields it does not name are left as they are.
+    pub fields: F::Patch,
+    /// The new `lastUpdated`.
+    pub now: Timestamp,
+}
+
+/// Links in `from` but not in `to`, and in `to` but not in `from`.
+pub fn link_changes(from: &[Link], to: &[Link]) -> (Vec<Link>, Vec<Link>) {
+    let removed = from.iter().filter(|l| !to.contains(l)).copied().collect();
+    let added = to.iter().filter(|l| !from.contains(l)).copied().collect();
+    (removed, added)
+}
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The reference is already used by another record of the scope.
+    #[error("reference already used")]
+    NotUnique,
+    /// No record with that id in the scope.
+    #[error("record not found")]
+    NotFound,
+    /// A linked record does not exist in the organization.
+    #[error("linked record {0} not found")]
+    MissingLink(Link),
+    /// Other records still use this one.
+    #[error("record is in use")]
+    InUse,
+    /// The backend failed; the text is for logs only.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_round_trip_through_text() {
+        let link = Link {
+            kind: Kind::Customer,
+            id: 42,
+        };
+        assert_eq!(link.to_string(), "customer#42");
+        assert_eq!("customer#42".parse::<Link>(), Ok(link));
+        assert!("person#1".parse::<Link>().is_err());
+        assert!("group#x".parse::<Link>().is_err());
+    }
+
+    #[test]
+    fn organizations_exclude_the_key_separator() {
+        assert!(Organization::parse("entity1").is_some());
+        for bad in ["", "a#b", "a b", "a\nb", &"o".repeat(129)] {
+            assert!(Organization::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

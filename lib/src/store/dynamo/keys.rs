@@ -1,0 +1,95 @@
+//! The table's key layout: which item of the one table holds what.
+//!
+//! | item | `pk` | `sk` |
+//! | --- | --- | --- |
+//! | record | `<org>#<kind>#<id>` | `record` |
+//! | reference guard | `<org>#<kind>#ref#<reference>` | `guard` |
+//! | id counter | `<org>#<kind>#next-id` | `counter` |
+//! | record count | `<org>#<kind>#count` | `counter` |
+//! | reference data | `<org>#reference-data` | `reference-data` |
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::model::Organization;
+
+/// A DynamoDB item, or a key.
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) const RECORD_SK: &str = "record";
+pub(super) const GUARD_SK: &str = "guard";
+pub(super) const COUNTER_SK: &str = "counter";
+const REFERENCE_DATA_SK: &str = "reference-data";
+
+/// The index ordering a scope's records by creation (`scope`, `createdKey`).
+pub(super) const BY_DATE_CREATED: &str = "byDateCreated";
+/// The index ordering a scope's records by lower-cased reference (`scope`, `referenceKey`).
+pub(super) const BY_REFERENCE: &str = "byReference";
+
+/// A string attribute.
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The key `{pk, sk}`.
+pub(super) fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// The key of record `id` of the scope `scope_key` (`<org>#<kind>`).
+pub(super) fn record_key(scope_key: &str, id: u64) -> Item {
+    key(format!("{scope_key}#{id}"), RECORD_SK)
+}
+
+/// The key of the guard holding `reference` in the scope.
+pub(super) fn guard_key(scope_key: &str, reference: &str) -> Item {
+    key(format!("{scope_key}#ref#{reference}"), GUARD_SK)
+}
+
+/// The key of the scope's counter `name` (`next-id` or `count`).
+pub(super) fn counter_key(scope_key: &str, name: &str) -> Item {
+    key(format!("{scope_key}#{name}"), COUNTER_SK)
+}
+
+/// The key of the organization's reference data.
+pub(super) fn reference_data_key(org: &Organization) -> Item {
+    key(format!("{}#reference-data", org.as_str()), REFERENCE_DATA_SK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(item: &Item, name: &str) -> String {
+        item[name].as_s().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn every_key_starts_with_the_organization() {
+        let org = Organization::parse("entity1").expect("org");
+        let keys = [
+            record_key("entity1#customer", 7),
+            guard_key("entity1#customer", "NC-3"),
+            counter_key("entity1#group", "count"),
+            reference_data_key(&org),
+        ];
+        let pks: Vec<String> = keys.iter().map(|k| text(k, "pk")).collect();
+        assert_eq!(
+            pks,
+            [
+                "entity1#customer#7",
+                "entity1#customer#ref#NC-3",
+                "entity1#group#count",
+                "entity1#reference-data"
+            ]
+        );
+        let sks: Vec<String> = keys.iter().map(|k| text(k, "sk")).collect();
+        assert_eq!(sks, ["record", "guard", "counter", "reference-data"]);
+    }
+}

@@ -1,0 +1,186 @@
+//! Query plans: which index range answers a list query, and whether the range holds exactly the
+//! matching records in order (read just the page) or must be filtered and sorted in memory.
+
+use super::keys::{BY_DATE_CREATED, BY_REFERENCE};
+use crate::list::{ListQuery, Sort};
+
+/// A key range of one index, inside one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct IndexRange {
+    /// The index.
+    pub index: &'static str,
+    /// Its sort key attribute.
+    pub sort_key: &'static str,
+    /// The range of sort keys.
+    pub bounds: Bounds,
+}
+
+/// A range of sort keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Bounds {
+    All,
+    From(String),
+    To(String),
+    Between(String, String),
+    Prefix(String),
+}
+
+/// How a list query is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// The index range holds exactly the matching records in the requested order: skip the
+    /// offset with a count-only read and read just the page.
+    Stream(IndexRange),
+    /// Read the narrowest range, then filter, sort and page in memory.
+    Collect(IndexRange),
+}
+
+fn whole(index: &'static str, sort_key: &'static str) -> IndexRange {
+    IndexRange {
+        index,
+        sort_key,
+        bounds: Bounds::All,
+    }
+}
+
+impl Plan {
+    /// The cheapest plan for `query`.
+    pub fn choose<F>(query: &ListQuery<F>) -> Plan {
+        let filters = query.filter_count();
+        let by_date = (!query.date_created.is_unbounded()).then(|| {
+            let from = query.date_created.from.map(|ts| format!("{ts}#"));
+            let to = query.date_created.to.map(|ts| format!("{ts}$"));
+            let bounds = match (from, to) {
+                (Some(from), Some(to)) => Bounds::Between(from, to),
+                (Some(from), None) => Bounds::From(from),
+                (None, Some(to)) => Bounds::To(to),
+                (None, None) => Bounds::All,
+            };
+            IndexRange {
+                index: BY_DATE_CREATED,
+                sort_key: "createdKey",
+                bounds,
+            }
+        });
+        let reference = query.reference.as_ref();
+        let by_reference = reference.filter(|p| !p.prefix().is_empty()).map(|p| {
+            let prefix = if p.is_exact() {
+                format!("{}#", p.prefix())
+            } else {
+                p.prefix().to_owned()
+            };
+            IndexRange {
+                index: BY_REFERENCE,
+                sort_key: "referenceKey",
+                bounds: Bounds::Prefix(prefix),
+            }
+        });
+
+        match (query.sort, by_date, by_reference) {
+            (Sort::DateCreated, None, None) if filters == 0 => {
+                Plan::Stream(whole(BY_DATE_CREATED, "createdKey"))
+            }
+            (Sort::Reference, None, None) if filters == 0 => {
+                Plan::Stream(whole(BY_REFERENCE, "referenceKey"))
+            }
+            (Sort::DateCreated, Some(range), _) if filters == 1 => Plan::Stream(range),
+            (Sort::Reference, _, Some(range))
+                if filters == 1 && reference.is_some_and(|p| p.is_pure_prefix()) =>
+            {
+                Plan::Stream(range)
+            }
+            (_, _, Some(range)) | (_, Some(range), None) => Plan::Collect(range),
+            (_, None, None) => Plan::Collect(whole(BY_DATE_CREATED, "createdKey")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::{GroupFields, LIST_SPEC};
+
+    fn plan(text: &str) -> Plan {
+        Plan::choose(&ListQuery::<GroupFields>::parse(&LIST_SPEC, text).expect("valid query"))
+    }
+
+    fn range(index: &'static str, sort_key: &'static str, bounds: Bounds) -> IndexRange {
+        IndexRange {
+            index,
+            sort_key,
+            bounds,
+        }
+    }
+
+    #[test]
+    fn the_index_order_streams_just_the_page() {
+        assert_eq!(
+            plan("max=10&offset=30"),
+            Plan::Stream(whole(BY_DATE_CREATED, "createdKey"))
+        );
+        assert_eq!(
+            plan("order=desc"),
+            Plan::Stream(whole(BY_DATE_CREATED, "createdKey"))
+        );
+        assert_eq!(
+            plan("sort=reference"),
+            Plan::Stream(whole(BY_REFERENCE, "referenceKey"))
+        );
+        assert_eq!(
+            plan("dateCreated_gte=2016-08-15T00:00:00Z&dateCreated_lt=2016-08-16T00:00:00Z"),
+            Plan::Stream(range(
+                BY_DATE_CREATED,
+                "createdKey",
+                Bounds::Between("2016-08-15T00:00:00Z#".into(), "2016-08-15T23:59:59Z$".into())
+            ))
+        );
+        assert_eq!(
+            plan("sort=reference&reference=Ref-6*"),
+            Plan::Stream(range(
+                BY_REFERENCE,
+                "referenceKey",
+                Bounds::Prefix("ref-6".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn anything_else_reads_the_narrowest_range_and_filters() {
+        assert_eq!(
+            plan("reference=Ref-6"),
+            Plan::Collect(range(
+                BY_REFERENCE,
+                "referenceKey",
+                Bounds::Prefix("ref-6#".into())
+            ))
+        );
+        assert_eq!(
+            plan("reference=Ref*6&sort=reference"),
+            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix("ref".into())))
+        );
+        assert_eq!(
+            plan("sort=name&dateCreated_gt=2016-08-15T00:00:00Z"),
+            Plan::Collect(range(
+                BY_DATE_CREATED,
+                "createdKey",
+                Bounds::From("2016-08-15T00:00:01Z#".into())
+            ))
+        );
+        assert_eq!(
+            plan("name=*a*"),
+            Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
+        );
+        assert_eq!(
+            plan("reference=*x"),
+            Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
+        );
+        assert_eq!(
+            plan("sort=dateCreated&dateCreated_lte=2016-08-15T00:00:00Z&name=a*"),
+            Plan::Collect(range(
+                BY_DATE_CREATED,
+                "createdKey",
+                Bounds::To("2016-08-15T00:00:00Z$".into())
+            ))
+        );
+    }
+}

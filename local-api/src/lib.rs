@@ -1,0 +1,13 @@
+//! Local-only tooling, never compiled into a Lambda: the API Gateway stand-in, the embedded
+//! store, the directory object store with its resize-on-upload stand-in for the S3
+//! notification, and the assembly of an app from `local-api`'s options. The tests and the
+//! benchmark use the same pieces.
+
+pub mod app;
+pub mod embedded;
+pub mod gateway;
+pub mod objects;
+
+pub use embedded::EmbeddedStore;
+pub use gateway::{Gateway, HttpRequest, Tokens};
+pub use objects::{DirObjectStore, ResizeOnPut};
