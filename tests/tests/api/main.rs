@@ -7,6 +7,7 @@
 
 mod customers_api;
 mod groups_api;
+mod layout;
 mod local_api;
 mod logos;
 mod runtime;
