@@ -139,12 +139,23 @@ impl TestStore {
         Self::with_id_block(adapter, 1).await
     }
 
+    /// A fresh embedded store whose commits are fsynced, as `local-api`'s are (the test fixtures
+    /// skip the fsync: their data is thrown away).
+    pub fn durable_embedded() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open embedded store");
+        TestStore {
+            store: Arc::new(store),
+            dir: Some(dir),
+        }
+    }
+
     /// A fresh store; on DynamoDB, reserving ids `id_block` at a time.
     pub async fn with_id_block(adapter: Adapter, id_block: u64) -> Self {
         match adapter {
             Adapter::Embedded => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let store = EmbeddedStore::open(dir.path()).expect("open embedded store");
+                let store = EmbeddedStore::open_without_fsync(dir.path()).expect("open embedded store");
                 TestStore {
                     store: Arc::new(store),
                     dir: Some(dir),
@@ -234,7 +245,11 @@ impl TestApi {
     /// As [`TestApi::new`], choosing whether the resizer runs after each logo upload (in AWS it
     /// is another Lambda, so cost measurements leave it out).
     pub async fn with_resizer(adapter: Adapter, resize_on_upload: bool) -> Self {
-        let store = TestStore::new(adapter).await;
+        Self::over(TestStore::new(adapter).await, adapter, resize_on_upload).await
+    }
+
+    /// An API over `store` (of `adapter`), as [`TestApi::with_resizer`].
+    pub async fn over(store: TestStore, adapter: Adapter, resize_on_upload: bool) -> Self {
         reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
             .await
             .expect("seed reference data");

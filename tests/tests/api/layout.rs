@@ -51,7 +51,10 @@ fn named_paths(module: &str, code: &str) -> Vec<String> {
             }
             let items: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
                 let end = group.find('}').unwrap_or(group.len());
-                group[..end].split(',').map(|item| item.trim().to_owned()).collect()
+                group[..end]
+                    .split(',')
+                    .map(|item| item.trim().to_owned())
+                    .collect()
             } else {
                 let end = rest
                     .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
@@ -76,7 +79,9 @@ fn named_paths(module: &str, code: &str) -> Vec<String> {
 
 /// The module `super` names in `module`.
 fn parent(module: &str) -> String {
-    module.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_owned())
+    module
+        .rsplit_once("::")
+        .map_or(String::new(), |(p, _)| p.to_owned())
 }
 
 /// The longest module of `known` that `path` starts with.
@@ -177,7 +182,10 @@ fn the_cycle_finder_finds_cycles() {
     );
     assert_eq!(cycle_from("d", &graph), None);
     assert_eq!(
-        named_paths("x::y", "use crate::{a, b::c}; use super::z; let q = crate::d::e();"),
+        named_paths(
+            "x::y",
+            "use crate::{a, b::c}; use super::z; let q = crate::d::e();"
+        ),
         ["a", "b::c", "d::e", "x::z"]
     );
 }

@@ -146,4 +146,37 @@ mod adapter_specific {
             "uniqueness survives too"
         );
     }
+
+    /// A data directory written before dependents counts had their own table: the counts are
+    /// carried over when it is opened, so a group that has customers still cannot be deleted.
+    #[tokio::test]
+    async fn embedded_store_opens_a_directory_of_the_previous_layout() {
+        use customer_api::model::StoreError;
+        use redb::TableDefinition;
+
+        let dir = tempfile::tempdir().expect("dir");
+        {
+            let db = redb::Database::create(dir.path().join("store.redb")).expect("create");
+            let txn = db.begin_write().expect("write");
+            {
+                let mut records: redb::Table<(&str, u64), &[u8]> =
+                    txn.open_table(TableDefinition::new("records")).expect("records");
+                let group = br#"{"id":1,"reference":"G","dateCreated":"2020-01-01T00:00:00Z","lastUpdated":"2020-01-01T00:00:00Z","fields":{"name":"Group","description":null},"links":[],"dependents":2}"#;
+                records
+                    .insert(("org-a#group", 1), group.as_slice())
+                    .expect("insert");
+                let mut references: redb::Table<(&str, &str), u64> = txn
+                    .open_table(TableDefinition::new("references"))
+                    .expect("references");
+                references.insert(("org-a#group", "G"), 1).expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        let groups = scope("org-a");
+        let group = store.get(&groups, 1).await.expect("get").expect("kept");
+        assert_eq!((group.dependents, group.fields.name.as_str()), (2, "Group"));
+        assert_eq!(group.fields.description, None);
+        assert_eq!(store.delete(&groups, 1).await, Err(StoreError::InUse));
+    }
 }
