@@ -255,32 +255,22 @@ pub async fn run(options: &Options) -> Result<(), String> {
         )
         .await?,
     );
-    rows.push(
-        operation(&api, iterations, ("partial update", 200, Some(2.0)), |i| {
-            let body = format!("city=City+{i}&onHold=true");
-            Event::new(
-                "POST",
-                "/api/v1.0/customers/reference/seed-2",
-                body.as_bytes(),
-                FORM,
-            )
-        })
-        .await?,
-    );
+    let update = |i: usize| {
+        let body = format!("city=City+{i}&onHold=true");
+        Event::new(
+            "POST",
+            "/api/v1.0/customers/reference/seed-2",
+            body.as_bytes(),
+            FORM,
+        )
+    };
+    rows.push(operation(&api, iterations, ("partial update", 200, Some(2.0)), update).await?);
     rows.push(
         operation(
             &durable,
             iterations,
             ("partial update, commit fsynced", 200, None),
-            |i| {
-                let body = format!("city=City+{i}&onHold=true");
-                Event::new(
-                    "POST",
-                    "/api/v1.0/customers/reference/seed-2",
-                    body.as_bytes(),
-                    FORM,
-                )
-            },
+            update,
         )
         .await?,
     );

@@ -108,6 +108,22 @@ impl CustomerInput {
         let link = |name: &str| -> Change<IdOrReference> {
             value(name).map(|text| (!text.is_empty()).then(|| IdOrReference::parse(text, external)))
         };
+        let region = match value("regionId") {
+            None => None,
+            Some("") => Some(None),
+            Some(text) => Some(Some(parse_id("regionId", text)?)),
+        };
+        let payment_types = value("paymentTypes").map(parse_payment_types).transpose()?;
+        let due_date_type = match value("dueDateConfigType") {
+            None => None,
+            Some("") => Some(None),
+            Some(text) => Some(Some(
+                DueDateType::parse(text).ok_or_else(|| bad("dueDateConfigType"))?,
+            )),
+        };
+        if value("imageFile").is_some() {
+            return Err(ApiError::UnsupportedFileType);
+        }
         let input = CustomerInput {
             reference: value("reference").map(str::to_owned),
             name: value("name").map(str::to_owned),
@@ -117,25 +133,11 @@ impl CustomerInput {
             parent: link("parentCustomer"),
             segmentation: link("customerSegmentationId"),
             user: link("userId"),
-            region: match value("regionId") {
-                None => None,
-                Some("") => Some(None),
-                Some(text) => Some(Some(parse_id("regionId", text)?)),
-            },
-            payment_types: value("paymentTypes").map(parse_payment_types).transpose()?,
+            region,
+            payment_types,
             currency: value("currency").map(|text| (!text.is_empty()).then(|| text.to_owned())),
-            due_date_type: match value("dueDateConfigType") {
-                None => None,
-                Some("") => Some(None),
-                Some(text) => Some(Some(
-                    DueDateType::parse(text).ok_or_else(|| bad("dueDateConfigType"))?,
-                )),
-            },
-            image: if value("imageFile").is_some() {
-                return Err(ApiError::UnsupportedFileType);
-            } else {
-                form.files.first().map(Upload::check).transpose()?
-            },
+            due_date_type,
+            image: form.files.first().map(Upload::check).transpose()?,
         };
         if input
             .reference

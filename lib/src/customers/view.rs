@@ -8,6 +8,7 @@ use crate::logos::Logos;
 use crate::model::{Organization, Record};
 use crate::reference_data::ReferenceData;
 use crate::routes::BASE_PATH;
+use crate::values::Name;
 
 /// A customer with everything its documented object shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,17 @@ fn href(collection: &str, id: u64) -> String {
     format!("{BASE_PATH}/{collection}/{id}")
 }
 
+impl Related {
+    fn new(id: u64, reference: &str, name: &str, collection: &str) -> Self {
+        Related {
+            id,
+            reference: reference.to_owned(),
+            name: name.to_owned(),
+            href: href(collection, id),
+        }
+    }
+}
+
 /// Resolves what `record` shows: its group and parent (read by the caller), the reference data
 /// it points at, its logo's URL.
 pub(super) fn render(
@@ -52,30 +64,20 @@ pub(super) fn render(
     let segmentation = fields
         .segmentation_id
         .and_then(|id| refs.segmentations.iter().find(|s| s.id == id))
-        .map(|s| Related {
-            id: s.id,
-            reference: s.reference.clone(),
-            name: s.name.clone(),
-            href: href("customerSegmentations", s.id),
-        });
+        .map(|s| Related::new(s.id, &s.reference, &s.name, "customerSegmentations"));
     let shown = Shown {
         category_reference: group.map(|g| g.reference.clone()),
-        customer_category: group.map(|g| Related {
-            id: g.id,
-            reference: g.reference.to_string(),
-            name: g.fields.name.as_str().to_owned(),
-            href: href("customerCategories", g.id),
+        customer_category: group.map(|g| {
+            Related::new(
+                g.id,
+                g.reference.as_str(),
+                g.fields.name.as_str(),
+                "customerCategories",
+            )
         }),
-        parent_customer: parent.map(|p| Related {
-            id: p.id,
-            reference: p.reference.to_string(),
-            name: p
-                .fields
-                .name
-                .as_ref()
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_default(),
-            href: href("customers", p.id),
+        parent_customer: parent.map(|p| {
+            let name = p.fields.name.as_ref().map_or("", Name::as_str);
+            Related::new(p.id, p.reference.as_str(), name, "customers")
         }),
         customer_segmentation_reference: segmentation.as_ref().map(|s| s.reference.clone()),
         customer_segmentation: segmentation,
@@ -94,12 +96,7 @@ pub(super) fn render(
             .iter()
             .flatten()
             .filter_map(|id| refs.payment_types.iter().find(|p| p.id == *id))
-            .map(|p| Related {
-                id: p.id,
-                reference: p.reference.clone(),
-                name: p.name.clone(),
-                href: href("paymentTypes", p.id),
-            })
+            .map(|p| Related::new(p.id, &p.reference, &p.name, "paymentTypes"))
             .collect(),
         contacts: [],
         organization: org.clone(),
