@@ -37,6 +37,7 @@ async fn seed(store: &DynamoStore, scope: &Scope<CustomerFields>, count: usize) 
                 fields,
                 links: Vec::new(),
                 dependents: 0,
+                version: 1,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -56,6 +56,10 @@ pub enum ApiError {
     /// The record could not be deleted (other records still use it).
     #[error("Failed to delete instance{}", .0.sentence_end())]
     DeleteFailed(Resource),
+    /// Other requests kept changing the record while this one was retried (beyond the
+    /// reference: answered only when every retry lost its race).
+    #[error("The {} was changed by other requests at the same time; please retry.", .0.label())]
+    Conflict(Resource),
     /// An uploaded image over 2 MB.
     #[error("image size should not exceed 2Mo")]
     ExceededFileSize,
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound(_) => "not_found",
             ApiError::SaveFailed(_) => "save_failed",
             ApiError::DeleteFailed(_) => "delete_failed",
+            ApiError::Conflict(_) => "conflict",
             ApiError::ExceededFileSize => "exceeded_file_size",
             ApiError::UnsupportedFileType => "unsupported_file_type",
             ApiError::Unauthorized => "invalid_token",
@@ -120,6 +125,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound(_) => 404,
             ApiError::Unauthorized => 401,
             ApiError::PayloadTooLarge => 413,
+            ApiError::Conflict(_) => 409,
             ApiError::ServerError => 500,
             _ => 400,
         }

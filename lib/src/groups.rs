@@ -6,6 +6,7 @@ use crate::error::{ApiError, Resource};
 use crate::input::{JsonInput, Target};
 use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, Paging};
 use crate::model::{Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError};
+use crate::retry::Retries;
 use crate::store::RecordStore;
 use crate::time::Timestamp;
 use crate::values::{Invalid, LongText, Name, Reference, Sortable, compare_options};
@@ -215,6 +216,7 @@ impl<'a> Groups<'a> {
             StoreError::NotUnique => ApiError::NotUnique("reference".into()),
             StoreError::NotFound => ApiError::not_found(Resource::CustomerGroup, target),
             StoreError::InUse => ApiError::DeleteFailed(Resource::CustomerGroup),
+            StoreError::Conflict => ApiError::Conflict(Resource::CustomerGroup),
             error @ (StoreError::Backend(_) | StoreError::MissingLink(_)) => {
                 let detail = error.to_string();
                 tracing::error!(%detail, org = self.org.as_str(), "customer group storage failed");
@@ -287,18 +289,29 @@ impl<'a> Groups<'a> {
     /// Updates the addressed group; `reference` and `name` are required, `description` optional.
     pub async fn update(&self, target: &Target, input: GroupInput) -> Result<Group, ApiError> {
         let checked = input.check()?;
-        let id = self.find(target).await?.id;
-        let patch = Patch {
-            fields: checked.patch(),
-            reference: Some(checked.reference),
-            now: Timestamp::now(),
-        };
-        let record = self
-            .store
-            .update(&self.scope, id, patch)
-            .await
-            .map_err(|e| self.fail(e, target))?;
-        Ok(self.group(record))
+        let mut retries = Retries::default();
+        loop {
+            let outcome = match self.find(target).await {
+                Ok(current) => {
+                    let patch = Patch {
+                        fields: checked.patch(),
+                        reference: Some(checked.reference.clone()),
+                        now: Timestamp::now(),
+                        expected: Some(current.version),
+                        checks: Vec::new(),
+                    };
+                    self.store
+                        .update(&self.scope, current.id, patch)
+                        .await
+                        .map(|record| self.group(record))
+                        .map_err(|e| self.fail(e, target))
+                }
+                Err(error) => Err(error),
+            };
+            if let Some(answer) = retries.settle(outcome).await {
+                return answer;
+            }
+        }
     }
 
     /// Creates the group with this reference, or updates it. Returns whether it was created.
@@ -309,44 +322,69 @@ impl<'a> Groups<'a> {
         input.reference = Some(reference.to_owned());
         let checked = input.check()?;
         let target = Target::Reference(reference.to_owned());
-        for _ in 0..3 {
-            if let Some(existing) = self
-                .store
-                .find_by_reference(&self.scope, reference)
-                .await
-                .map_err(|e| self.fail(e, &target))?
-            {
-                let patch = Patch {
-                    fields: checked.patch(),
-                    reference: None,
-                    now: Timestamp::now(),
-                };
-                match self.store.update(&self.scope, existing.id, patch).await {
-                    Ok(record) => return Ok((self.group(record), false)),
-                    Err(StoreError::NotFound) => continue,
-                    Err(e) => return Err(self.fail(e, &target)),
-                }
-            }
-            let draft = Draft {
-                reference: checked.reference.clone(),
-                fields: checked.fields(),
-                now: Timestamp::now(),
-            };
-            match self.store.create(&self.scope, draft).await {
-                Ok(record) => return Ok((self.group(record), true)),
-                Err(StoreError::NotUnique) => continue,
-                Err(e) => return Err(self.fail(e, &target)),
+        let mut retries = Retries::default();
+        loop {
+            let outcome = self.upsert_once(reference, &target, &checked).await;
+            if let Some(answer) = retries.settle(outcome).await {
+                return answer;
             }
         }
-        Err(ApiError::SaveFailed(Resource::CustomerGroup))
+    }
+
+    /// One attempt of an upsert: a group deleted or created meanwhile is a lost race.
+    async fn upsert_once(
+        &self,
+        reference: &str,
+        target: &Target,
+        checked: &Checked,
+    ) -> Result<(Group, bool), ApiError> {
+        let raced = ApiError::Conflict(Resource::CustomerGroup);
+        let existing = self
+            .store
+            .find_by_reference(&self.scope, reference)
+            .await
+            .map_err(|e| self.fail(e, target))?;
+        if let Some(existing) = existing {
+            let patch = Patch {
+                fields: checked.patch(),
+                reference: None,
+                now: Timestamp::now(),
+                expected: Some(existing.version),
+                checks: Vec::new(),
+            };
+            return match self.store.update(&self.scope, existing.id, patch).await {
+                Ok(record) => Ok((self.group(record), false)),
+                Err(StoreError::NotFound) => Err(raced),
+                Err(e) => Err(self.fail(e, target)),
+            };
+        }
+        let draft = Draft {
+            reference: checked.reference.clone(),
+            fields: checked.fields(),
+            now: Timestamp::now(),
+        };
+        match self.store.create(&self.scope, draft).await {
+            Ok(record) => Ok((self.group(record), true)),
+            Err(StoreError::NotUnique) => Err(raced),
+            Err(e) => Err(self.fail(e, target)),
+        }
     }
 
     /// Deletes the addressed group.
     pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
-        let id = self.find(target).await?.id;
-        self.store
-            .delete(&self.scope, id)
-            .await
-            .map_err(|e| self.fail(e, target))
+        let mut retries = Retries::default();
+        loop {
+            let outcome = match self.find(target).await {
+                Ok(current) => self
+                    .store
+                    .delete(&self.scope, current.id, Some(current.version))
+                    .await
+                    .map_err(|e| self.fail(e, target)),
+                Err(error) => Err(error),
+            };
+            if let Some(answer) = retries.settle(outcome).await {
+                return answer;
+            }
+        }
     }
 }

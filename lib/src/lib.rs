@@ -20,6 +20,7 @@ pub mod list;
 pub mod logos;
 pub mod model;
 pub mod reference_data;
+pub mod retry;
 pub mod routes;
 pub mod settings;
 pub mod store;

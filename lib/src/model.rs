@@ -197,6 +197,10 @@ pub struct Record<F> {
     /// How many records use this one.
     #[serde(default)]
     pub dependents: u64,
+    /// Bumped by every write: a write conditioned on the version it read fails if another
+    /// write came first (records written before versions existed are at 0).
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl<F> Record<F> {
@@ -244,6 +248,22 @@ pub struct Patch<F: Fields> {
     pub fields: F::Patch,
     /// The new `lastUpdated`.
     pub now: Timestamp,
+    /// The version the patch was computed from: the write fails with
+    /// [`StoreError::Conflict`] if the record has moved on. `None` for a patch that holds
+    /// whatever the record's other fields are (it names plain fields only).
+    pub expected: Option<u64>,
+    /// Other records the patch was decided on (a new parent's ancestors), which must still be at
+    /// the versions read when it commits.
+    pub checks: Vec<Check>,
+}
+
+/// A record read to decide a write, which must be unchanged when the write commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    /// The record.
+    pub link: Link,
+    /// The version read.
+    pub version: u64,
 }
 
 /// Links in `from` but not in `to`, and in `to` but not in `from`.
@@ -268,6 +288,10 @@ pub enum StoreError {
     /// Other records still use this one.
     #[error("record is in use")]
     InUse,
+    /// Another write changed what this one was decided on (the record's version, a checked
+    /// record) or was in flight on the same items: read again and retry.
+    #[error("a concurrent write came first")]
+    Conflict,
     /// The backend failed; the text is for logs only.
     #[error("storage failure: {0}")]
     Backend(String),

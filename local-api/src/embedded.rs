@@ -9,7 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use customer_api::list::ListQuery;
 use customer_api::model::{
-    Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes, scope_key,
+    Check, Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
+    scope_key,
 };
 use customer_api::reference_data::{ReferenceData, ReferenceDataStore};
 use customer_api::store::{ListPage, RecordStore};
@@ -31,6 +32,7 @@ const REFERENCE_DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("refer
 pub struct EmbeddedStore {
     db: Arc<Database>,
     durable: bool,
+    latency: Option<std::time::Duration>,
 }
 
 fn backend(error: impl Into<redb::Error>) -> StoreError {
@@ -49,20 +51,21 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(corrupt)
 }
 
-/// A record's stored value: the byte [`StoredRecord::LAYOUT`], its dependents count (8 bytes,
-/// little-endian), then the record as JSON. Counting a dependent rewrites the count alone, never
-/// the JSON. Values written before the count had its place are the JSON alone (`{...}`, with
-/// the count inside), and are read as such.
+/// A record's stored value: the byte [`StoredRecord::LAYOUT`], its dependents count and its
+/// version (8 bytes each, little-endian), then the record as JSON. Counting a dependent rewrites
+/// the count alone, never the JSON; checking a record's version reads the header alone. Values
+/// written before the header existed are the JSON alone (`{...}`), and are read as such.
 struct StoredRecord;
 
 impl StoredRecord {
     const LAYOUT: u8 = 1;
-    const HEADER: usize = 9;
+    const HEADER: usize = 17;
 
     fn encode<F: Fields>(record: &Record<F>) -> Result<Vec<u8>, StoreError> {
         let mut bytes = Vec::with_capacity(1024);
         bytes.push(Self::LAYOUT);
         bytes.extend_from_slice(&record.dependents.to_le_bytes());
+        bytes.extend_from_slice(&record.version.to_le_bytes());
         serde_json::to_writer(&mut bytes, record).map_err(corrupt)?;
         Ok(bytes)
     }
@@ -72,20 +75,32 @@ impl StoredRecord {
             Some(&Self::LAYOUT) if bytes.len() >= Self::HEADER => {
                 let mut record: Record<F> = decode(&bytes[Self::HEADER..])?;
                 record.dependents = Self::count(bytes)?;
+                record.version = Self::version(bytes)?;
                 Ok(record)
             }
             _ => decode(bytes),
         }
     }
 
+    fn header(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
+        bytes
+            .get(at..at + 8)
+            .and_then(|number| number.try_into().ok())
+            .map(u64::from_le_bytes)
+            .ok_or_else(|| corrupt("a truncated record"))
+    }
+
     fn count(bytes: &[u8]) -> Result<u64, StoreError> {
         match bytes.first() {
-            Some(&Self::LAYOUT) => bytes
-                .get(1..Self::HEADER)
-                .and_then(|count| count.try_into().ok())
-                .map(u64::from_le_bytes)
-                .ok_or_else(|| corrupt("a truncated record")),
+            Some(&Self::LAYOUT) => Self::header(bytes, 1),
             _ => Ok(decode::<Record<serde_json::Value>>(bytes)?.dependents),
+        }
+    }
+
+    fn version(bytes: &[u8]) -> Result<u64, StoreError> {
+        match bytes.first() {
+            Some(&Self::LAYOUT) => Self::header(bytes, 9),
+            _ => Ok(decode::<Record<serde_json::Value>>(bytes)?.version),
         }
     }
 
@@ -94,7 +109,7 @@ impl StoredRecord {
         match bytes.first() {
             Some(&Self::LAYOUT) if bytes.len() >= Self::HEADER => {
                 let mut value = bytes.to_vec();
-                value[1..Self::HEADER].copy_from_slice(&count.to_le_bytes());
+                value[1..9].copy_from_slice(&count.to_le_bytes());
                 Ok(value)
             }
             _ => {
@@ -102,6 +117,7 @@ impl StoredRecord {
                 record.dependents = count;
                 let mut value = vec![Self::LAYOUT];
                 value.extend_from_slice(&count.to_le_bytes());
+                value.extend_from_slice(&record.version.to_le_bytes());
                 serde_json::to_writer(&mut value, &record).map_err(corrupt)?;
                 Ok(value)
             }
@@ -134,7 +150,16 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             db: Arc::new(db),
             durable,
+            latency: None,
         })
+    }
+
+    /// Every write first waits `latency`, as a request to a remote store is in flight for a
+    /// while: concurrent requests then interleave between their reads and their writes, as they
+    /// do in production. For concurrency tests.
+    pub fn with_write_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = Some(latency);
+        self
     }
 
     /// Runs a write transaction; commits only if `work` succeeds. A durable commit waits for
@@ -144,6 +169,9 @@ impl EmbeddedStore {
         T: Send + 'static,
         W: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(latency) = self.latency {
+            tokio::time::sleep(latency).await;
+        }
         let (db, durable) = (Arc::clone(&self.db), self.durable);
         let transaction = move || {
             let mut txn = db.begin_write().map_err(backend)?;
@@ -191,6 +219,22 @@ fn save<F: Fields>(txn: &WriteTransaction, scope: &str, record: &Record<F>) -> R
     records
         .insert((scope, record.id), StoredRecord::encode(record)?.as_slice())
         .map_err(backend)?;
+    Ok(())
+}
+
+/// Fails with `Conflict` unless every checked record is still at the version read.
+fn verify(txn: &WriteTransaction, org: &Organization, checks: &[Check]) -> Result<(), StoreError> {
+    let records = txn.open_table(RECORDS).map_err(backend)?;
+    for check in checks {
+        let key = scope_key(org, check.link.kind);
+        let unchanged = match records.get((key.as_str(), check.link.id)).map_err(backend)? {
+            Some(bytes) => StoredRecord::version(bytes.value())? == check.version,
+            None => false,
+        };
+        if !unchanged {
+            return Err(StoreError::Conflict);
+        }
+    }
     Ok(())
 }
 
@@ -251,6 +295,7 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
                 last_updated: draft.now,
                 fields: draft.fields,
                 dependents: 0,
+                version: 1,
             };
             count_dependents(txn, &org, &record.links, 1)?;
             save(txn, &key, &record)?;
@@ -306,6 +351,10 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
                 let records = txn.open_table(RECORDS).map_err(backend)?;
                 read_record(&records, &key, id)?.ok_or(StoreError::NotFound)?
             };
+            if patch.expected.is_some_and(|version| version != record.version) {
+                return Err(StoreError::Conflict);
+            }
+            verify(txn, &org, &patch.checks)?;
             if let Some(reference) = patch.reference.filter(|r| *r != record.reference) {
                 let mut references = txn.open_table(REFERENCES).map_err(backend)?;
                 if references
@@ -332,19 +381,23 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
                 record.links = links;
             }
             record.last_updated = patch.now;
+            record.version += 1;
             save(txn, &key, &record)?;
             Ok(record)
         })
         .await
     }
 
-    async fn delete(&self, scope: &Scope<F>, id: u64) -> Result<(), StoreError> {
+    async fn delete(&self, scope: &Scope<F>, id: u64, expected: Option<u64>) -> Result<(), StoreError> {
         let key = scope.key();
         let org = scope.org().clone();
         self.write(move |txn| {
             let record: Record<F> = {
                 let mut records = txn.open_table(RECORDS).map_err(backend)?;
                 let record: Record<F> = read_record(&records, &key, id)?.ok_or(StoreError::NotFound)?;
+                if expected.is_some_and(|version| version != record.version) {
+                    return Err(StoreError::Conflict);
+                }
                 if record.dependents > 0 {
                     return Err(StoreError::InUse);
                 }
@@ -427,6 +480,7 @@ mod tests {
             },
             links: Vec::new(),
             dependents,
+            version: 7,
         }
     }
 

@@ -58,6 +58,8 @@ pub struct TestStore {
     pub store: Arc<dyn Store>,
     /// Where the embedded store lives (kept until drop).
     pub dir: Option<TempDir>,
+    /// The DynamoDB table (DynamoDB adapter only).
+    pub table: Option<String>,
 }
 
 static TABLES: AtomicU64 = AtomicU64::new(0);
@@ -88,6 +90,39 @@ pub fn binary(name: &str) -> std::path::PathBuf {
         deps.parent().expect("profile directory").to_path_buf()
     });
     dir.join(name)
+}
+
+/// Sets faults of the test DynamoDB server for `table` (see `tests/moto_server.py`), e.g.
+/// `{"lose_transaction_responses": 1}`.
+pub async fn set_faults(table: &str, faults: serde_json::Value) {
+    let mut body = faults;
+    body["table"] = Value::String(table.to_owned());
+    double_request("POST", "/_double/faults", &body.to_string()).await;
+}
+
+/// What the test DynamoDB server counted of `table`'s transactions: `attempted`, `conflicts`
+/// (cancelled), `committed`, `replayed` (answered from a client request token).
+pub async fn transaction_stats(table: &str) -> Value {
+    double_request("GET", &format!("/_double/stats?table={table}"), "").await
+}
+
+async fn double_request(method: &str, path: &str, body: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = dynamo_endpoint();
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect to the test DynamoDB server");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    serde_json::from_str(payload).unwrap_or(Value::Null)
 }
 
 /// A fresh, empty bucket on the test endpoint (the local DynamoDB API server serves S3 too).
@@ -147,6 +182,28 @@ impl TestStore {
         TestStore {
             store: Arc::new(store),
             dir: Some(dir),
+            table: None,
+        }
+    }
+
+    /// A fresh store in which every write is in flight for a while before it commits, as on
+    /// DynamoDB: on the embedded adapter each write waits `latency` first (the DynamoDB adapter
+    /// already goes through the test server's in-flight time), so concurrent requests interleave
+    /// between their reads and their writes.
+    pub async fn with_write_latency(adapter: Adapter, latency: std::time::Duration) -> Self {
+        match adapter {
+            Adapter::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = EmbeddedStore::open_without_fsync(dir.path())
+                    .expect("open embedded store")
+                    .with_write_latency(latency);
+                TestStore {
+                    store: Arc::new(store),
+                    dir: Some(dir),
+                    table: None,
+                }
+            }
+            Adapter::Dynamo => Self::new(adapter).await,
         }
     }
 
@@ -159,13 +216,15 @@ impl TestStore {
                 TestStore {
                     store: Arc::new(store),
                     dir: Some(dir),
+                    table: None,
                 }
             }
             Adapter::Dynamo => {
                 let (client, table) = fresh_table().await;
                 TestStore {
-                    store: Arc::new(DynamoStore::new(client, table, id_block)),
+                    store: Arc::new(DynamoStore::new(client, table.clone(), id_block)),
                     dir: None,
+                    table: Some(table),
                 }
             }
         }

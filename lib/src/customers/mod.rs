@@ -20,8 +20,9 @@ use crate::groups::GroupFields;
 use crate::input::Target;
 use crate::list::{IdSet, ListQuery, ListSpec, Paging};
 use crate::logos::{LogoPath, Logos};
-use crate::model::{Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
+use crate::model::{Check, Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use crate::reference_data::{Named, ReferenceData};
+use crate::retry::Retries;
 use crate::store::RecordStore;
 use crate::time::Timestamp;
 use crate::values::{CurrencyCode, Invalid, Name, Reference};
@@ -31,6 +32,14 @@ pub const LIST_SPEC: ListSpec<CustomerFields> = ListSpec {
     fields: FIELDS,
     linked: &["categoryReference"],
 };
+
+/// What a request writes: the patch, the records it was decided on, and whether it depends on
+/// the customer as read (then it is written only if the customer is still at that version).
+struct Changes {
+    patch: CustomerPatch,
+    checks: Vec<Check>,
+    derived: bool,
+}
 
 /// How many ancestors are checked for a parent cycle.
 const MAX_DEPTH: usize = 64;
@@ -105,6 +114,7 @@ impl<'a> Customers<'a> {
             StoreError::NotUnique => ApiError::NotUnique("reference".into()),
             StoreError::NotFound => ApiError::not_found(Resource::Customer, target),
             StoreError::InUse => ApiError::DeleteFailed(Resource::Customer),
+            StoreError::Conflict => ApiError::Conflict(Resource::Customer),
             StoreError::MissingLink(Link {
                 kind: Kind::Group,
                 id,
@@ -148,12 +158,19 @@ impl<'a> Customers<'a> {
         found.map_err(|e| self.fail(e, &""))
     }
 
-    /// The parent, checked to be neither the customer itself nor one of its descendants.
-    async fn find_parent(&self, wanted: &IdOrReference, customer: Option<u64>) -> Result<u64, ApiError> {
+    /// The parent, checked to be neither the customer itself nor one of its descendants, and
+    /// the ancestors that check read: they must be unchanged when the write commits, so that two
+    /// concurrent re-parentings can never close a cycle.
+    async fn find_parent(
+        &self,
+        wanted: &IdOrReference,
+        customer: Option<u64>,
+    ) -> Result<(u64, Vec<Check>), ApiError> {
         let parent = self
             .find_linked(&self.scope, wanted)
             .await?
             .ok_or_else(|| not_found("parent customer", wanted.as_text()))?;
+        let mut checks = Vec::new();
         if let Some(customer) = customer {
             let mut ancestor = Some(parent.clone());
             for _ in 0..MAX_DEPTH {
@@ -161,6 +178,13 @@ impl<'a> Customers<'a> {
                 if current.id == customer {
                     return Err(self_parent());
                 }
+                checks.push(Check {
+                    link: Link {
+                        kind: Kind::Customer,
+                        id: current.id,
+                    },
+                    version: current.version,
+                });
                 ancestor = match current.fields.parent_id {
                     Some(id) => self
                         .store
@@ -171,7 +195,7 @@ impl<'a> Customers<'a> {
                 };
             }
         }
-        Ok(parent.id)
+        Ok((parent.id, checks))
     }
 
     /// What a request writes, checked against the reference data and the customer as it is
@@ -181,7 +205,7 @@ impl<'a> Customers<'a> {
         input: &CustomerInput,
         name: Option<Name>,
         current: Option<&Record<CustomerFields>>,
-    ) -> Result<CustomerPatch, ApiError> {
+    ) -> Result<Changes, ApiError> {
         let stored = current.map(|c| &c.fields);
         if input.too_long {
             return Err(save_failed());
@@ -266,13 +290,23 @@ impl<'a> Customers<'a> {
         }
 
         let sent_is_sub = input.fields.is_sub_customer.flatten();
+        let derived = input.due_date_type.is_some() || input.fields.due_date_config_number.is_some();
         if input.category.is_none() && input.parent.is_none() && sent_is_sub.is_none() {
-            return Ok(patch);
+            return Ok(Changes {
+                patch,
+                checks: Vec::new(),
+                derived,
+            });
         }
+        let mut checks = Vec::new();
         let parent_sent = match &input.parent {
             None => None,
             Some(None) => Some(None),
-            Some(Some(wanted)) => Some(Some(self.find_parent(wanted, current.map(|c| c.id)).await?)),
+            Some(Some(wanted)) => {
+                let (parent, read) = self.find_parent(wanted, current.map(|c| c.id)).await?;
+                checks = read;
+                Some(Some(parent))
+            }
         };
         let was_sub = stored.and_then(|c| c.is_sub_customer).unwrap_or(false);
         let is_sub = sent_is_sub.unwrap_or(match parent_sent {
@@ -290,7 +324,11 @@ impl<'a> Customers<'a> {
         patch.is_sub_customer = Some(Some(is_sub));
         patch.parent_id = Some(parent);
         patch.category_id = Some(category);
-        Ok(patch)
+        Ok(Changes {
+            patch,
+            checks,
+            derived: true,
+        })
     }
 
     /// A currency the organization may use: ISO 4217 knows it, and it is configured.
@@ -317,21 +355,30 @@ impl<'a> Customers<'a> {
     pub async fn create(&self, input: CustomerInput) -> Result<Customer, ApiError> {
         let reference = present(input.reference.as_deref(), "reference")?.to_owned();
         present(input.name.as_deref(), "name")?;
-        self.create_with(&reference, input).await
+        let mut logo = None;
+        let created = self.create_with(&reference, &input, &mut logo).await;
+        self.keep_logo_if(created.is_ok(), logo).await;
+        created
     }
 
-    async fn create_with(&self, reference: &str, input: CustomerInput) -> Result<Customer, ApiError> {
+    /// Creates the customer; the request's logo is stored into `logo` unless it already was.
+    async fn create_with(
+        &self,
+        reference: &str,
+        input: &CustomerInput,
+        logo: &mut Option<LogoPath>,
+    ) -> Result<Customer, ApiError> {
         let reference = self::reference(reference)?;
-        let name = self.name(&input)?;
-        let patch = self.changes(&input, name, None).await?;
+        let name = self.name(input)?;
+        let patch = self.changes(input, name, None).await?.patch;
         let mut fields = CustomerFields::default();
         patch.apply_to(&mut fields);
         fields.fill_defaults();
         if patch.currency.is_none() {
             fields.currency = self.org_currency();
         }
-        let logo = self.store_logo(&input).await?;
-        fields.logo.clone_from(&logo);
+        self.store_logo(input, logo).await?;
+        fields.logo.clone_from(logo);
         let draft = Draft {
             reference,
             fields,
@@ -339,10 +386,7 @@ impl<'a> Customers<'a> {
         };
         match self.store.create(&self.scope, draft).await {
             Ok(record) => self.view(record).await,
-            Err(error) => {
-                self.discard_logo(logo).await;
-                Err(self.fail(error, &""))
-            }
+            Err(error) => Err(self.fail(error, &"")),
         }
     }
 
@@ -357,37 +401,51 @@ impl<'a> Customers<'a> {
         }
     }
 
-    /// Stores the request's logo, if any.
-    async fn store_logo(&self, input: &CustomerInput) -> Result<Option<LogoPath>, ApiError> {
-        let Some(upload) = &input.image else {
-            return Ok(None);
-        };
-        let path = self
-            .logos
-            .store(self.org, upload)
-            .await
-            .map_err(|e| self.fail(e, &""))?;
-        Ok(Some(path))
+    /// Stores the request's logo into `logo`, unless there is none or an earlier attempt of the
+    /// same request stored it.
+    async fn store_logo(&self, input: &CustomerInput, logo: &mut Option<LogoPath>) -> Result<(), ApiError> {
+        if let (Some(upload), None) = (&input.image, &logo) {
+            let path = self
+                .logos
+                .store(self.org, upload)
+                .await
+                .map_err(|e| self.fail(e, &""))?;
+            *logo = Some(path);
+        }
+        Ok(())
     }
 
     /// Removes a logo stored for a request that then failed: no orphan object is left.
-    async fn discard_logo(&self, logo: Option<LogoPath>) {
-        if let Some(path) = logo {
+    async fn keep_logo_if(&self, saved: bool, logo: Option<LogoPath>) {
+        if let (false, Some(path)) = (saved, logo) {
             self.logos.remove(&path).await;
         }
     }
 
-    /// Applies a partial update to the addressed customer.
+    /// Applies a partial update to the addressed customer: read, decide, write conditioned on
+    /// what was read, again from a fresh read when another write came first.
     pub async fn update(&self, target: &Target, input: CustomerInput) -> Result<Customer, ApiError> {
-        let current = self.find(target).await?;
-        self.update_record(target, &current, input).await
+        let mut logo = None;
+        let mut retries = Retries::default();
+        let updated = loop {
+            let outcome = match self.find(target).await {
+                Ok(current) => self.update_record(target, &current, &input, &mut logo).await,
+                Err(error) => Err(error),
+            };
+            if let Some(answer) = retries.settle(outcome).await {
+                break answer;
+            }
+        };
+        self.keep_logo_if(updated.is_ok(), logo).await;
+        updated
     }
 
     async fn update_record(
         &self,
         target: &Target,
         current: &Record<CustomerFields>,
-        input: CustomerInput,
+        input: &CustomerInput,
+        logo: &mut Option<LogoPath>,
     ) -> Result<Customer, ApiError> {
         let reference = match input.reference.as_deref() {
             Some(sent) => Some(present(Some(sent), "reference")?),
@@ -397,29 +455,34 @@ impl<'a> Customers<'a> {
             present(input.name.as_deref(), "name")?;
         }
         let reference = reference.map(self::reference).transpose()?;
-        let name = self.name(&input)?;
-        let mut patch = self.changes(&input, name, Some(current)).await?;
-        let logo = self.store_logo(&input).await?;
+        let name = self.name(input)?;
+        let Changes {
+            mut patch,
+            checks,
+            derived,
+        } = self.changes(input, name, Some(current)).await?;
+        self.store_logo(input, logo).await?;
         if logo.is_some() {
             patch.logo = Some(logo.clone());
         }
+        // Fields decided from the record as read (links, the due-date pair, the logo it replaces)
+        // are written only if it is still that record.
         let patch = Patch {
             reference,
             fields: patch,
             now: Timestamp::now(),
+            expected: (derived || logo.is_some()).then_some(current.version),
+            checks,
         };
-        match self.store.update(&self.scope, current.id, patch).await {
-            Ok(record) => {
-                if let (Some(_), Some(replaced)) = (&logo, &current.fields.logo) {
-                    self.logos.remove(replaced).await;
-                }
-                self.view(record).await
-            }
-            Err(error) => {
-                self.discard_logo(logo).await;
-                Err(self.fail(error, target))
-            }
+        let record = self
+            .store
+            .update(&self.scope, current.id, patch)
+            .await
+            .map_err(|e| self.fail(e, target))?;
+        if let (Some(_), Some(replaced)) = (&logo, &current.fields.logo) {
+            self.logos.remove(replaced).await;
         }
+        self.view(record).await
     }
 
     /// Creates the customer with this reference, or updates it. Returns whether it was created.
@@ -434,35 +497,55 @@ impl<'a> Customers<'a> {
         input.reference = None;
         let target = Target::Reference(reference.to_owned());
         let missing = ApiError::not_found(Resource::Customer, &target);
-        for _ in 0..3 {
-            match self.find(&target).await {
-                Ok(current) => match self.update_record(&target, &current, input.clone()).await {
-                    Err(error) if error == missing => continue,
-                    updated => return Ok((updated?, false)),
+        let raced = ApiError::Conflict(Resource::Customer);
+        let mut logo = None;
+        let mut retries = Retries::default();
+        let answer = loop {
+            let outcome = match self.find(&target).await {
+                Ok(current) => match self.update_record(&target, &current, &input, &mut logo).await {
+                    Err(error) if error == missing => Err(raced.clone()),
+                    updated => updated.map(|customer| (customer, false)),
                 },
-                Err(error) if error == missing => {
-                    present(input.name.as_deref(), "name")?;
-                    match self.create_with(reference, input.clone()).await {
-                        Err(ApiError::NotUnique(_)) => continue,
-                        created => return Ok((created?, true)),
-                    }
-                }
-                Err(error) => return Err(error),
+                Err(error) if error == missing => match present(input.name.as_deref(), "name") {
+                    Err(error) => Err(error),
+                    Ok(_) => match self.create_with(reference, &input, &mut logo).await {
+                        Err(ApiError::NotUnique(_)) => Err(raced.clone()),
+                        created => created.map(|customer| (customer, true)),
+                    },
+                },
+                Err(error) => Err(error),
+            };
+            if let Some(answer) = retries.settle(outcome).await {
+                break answer;
             }
-        }
-        Err(save_failed())
+        };
+        self.keep_logo_if(answer.is_ok(), logo).await;
+        answer
     }
 
-    /// Deletes the addressed customer; `delete_failed` while it has sub-customers.
+    /// Deletes the addressed customer (the version read: its links and logo are the ones
+    /// released); `delete_failed` while it has sub-customers.
     pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
-        let customer = self.find(target).await?;
-        RecordStore::<CustomerFields>::delete(self.store, &self.scope, customer.id)
-            .await
-            .map_err(|e| self.fail(e, target))?;
-        if let Some(logo) = &customer.fields.logo {
-            self.logos.remove(logo).await;
+        let mut retries = Retries::default();
+        loop {
+            let outcome = match self.find(target).await {
+                Ok(customer) => match self
+                    .store
+                    .delete(&self.scope, customer.id, Some(customer.version))
+                    .await
+                {
+                    Ok(()) => Ok(customer.fields.logo),
+                    Err(error) => Err(self.fail(error, target)),
+                },
+                Err(error) => Err(error),
+            };
+            if let Some(answer) = retries.settle(outcome).await {
+                if let Ok(Some(logo)) = &answer {
+                    self.logos.remove(logo).await;
+                }
+                return answer.map(drop);
+            }
         }
-        Ok(())
     }
 
     /// The addressed customer.

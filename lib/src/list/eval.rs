@@ -81,6 +81,7 @@ mod tests {
             },
             links: Vec::new(),
             dependents: 0,
+            version: 1,
         }
     }
 

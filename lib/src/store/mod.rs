@@ -47,11 +47,14 @@ pub trait RecordStore<F: Fields>: Send + Sync {
         reference: &str,
     ) -> Result<Option<Record<F>>, StoreError>;
 
-    /// Applies a partial update and returns the record as stored.
+    /// Applies a partial update, bumps the version and returns the record as stored; `Conflict`
+    /// when the record is no longer at `patch.expected` or a checked record has changed.
     async fn update(&self, scope: &Scope<F>, id: u64, patch: Patch<F>) -> Result<Record<F>, StoreError>;
 
-    /// Deletes the record and frees its reference; `InUse` while other records use it.
-    async fn delete(&self, scope: &Scope<F>, id: u64) -> Result<(), StoreError>;
+    /// Deletes the record at version `expected` (any version when `None`) and frees its
+    /// reference, releasing what it links to; `InUse` while other records use it, `Conflict` if
+    /// it changed since `expected` was read.
+    async fn delete(&self, scope: &Scope<F>, id: u64, expected: Option<u64>) -> Result<(), StoreError>;
 
     /// One page of the records matching `query`, in its order.
     async fn list(&self, scope: &Scope<F>, query: &ListQuery<F>) -> Result<ListPage<F>, StoreError>;

@@ -5,6 +5,7 @@
 
 #![recursion_limit = "256"]
 
+mod concurrency;
 mod customers_api;
 mod groups_api;
 mod layout;

@@ -177,6 +177,6 @@ mod adapter_specific {
         let group = store.get(&groups, 1).await.expect("get").expect("kept");
         assert_eq!((group.dependents, group.fields.name.as_str()), (2, "Group"));
         assert_eq!(group.fields.description, None);
-        assert_eq!(store.delete(&groups, 1).await, Err(StoreError::InUse));
+        assert_eq!(store.delete(&groups, 1, None).await, Err(StoreError::InUse));
     }
 }

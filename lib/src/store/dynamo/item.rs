@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// Attributes the store manages; a resource field may not use these names.
-pub const SYSTEM_ATTRIBUTES: [&str; 11] = [
+pub const SYSTEM_ATTRIBUTES: [&str; 12] = [
     "pk",
     "sk",
     "scope",
@@ -21,6 +21,7 @@ pub const SYSTEM_ATTRIBUTES: [&str; 11] = [
     "lastUpdated",
     "links",
     "dependents",
+    "version",
 ];
 
 fn mapping(error: serde_dynamo::Error) -> StoreError {
@@ -44,6 +45,7 @@ pub(super) fn record_item<F: Fields>(scope: &Scope<F>, record: &Record<F>) -> Re
     item.insert("dateCreated".into(), s(record.date_created.to_string()));
     item.insert("lastUpdated".into(), s(record.last_updated.to_string()));
     item.insert("links".into(), links_attribute(&record.links));
+    item.insert("version".into(), n(record.version));
     Ok(item)
 }
 
@@ -78,10 +80,12 @@ pub(super) fn parse_record<F: Fields>(mut item: Item) -> Result<Record<F>, Store
             .collect::<Result<Vec<Link>, _>>()?,
         _ => Vec::new(),
     };
-    let dependents = match item.remove("dependents") {
+    let mut number = |name: &str| match item.remove(name) {
         Some(AttributeValue::N(count)) => u64::try_from(count.parse::<i64>().unwrap_or(0)).unwrap_or(0),
         _ => 0,
     };
+    let dependents = number("dependents");
+    let version = number("version");
     item.retain(|name, _| !SYSTEM_ATTRIBUTES.contains(&name.as_str()));
     Ok(Record {
         id,
@@ -91,6 +95,7 @@ pub(super) fn parse_record<F: Fields>(mut item: Item) -> Result<Record<F>, Store
         fields: serde_dynamo::from_item(item).map_err(mapping)?,
         links,
         dependents,
+        version,
     })
 }
 
@@ -116,6 +121,7 @@ mod tests {
                 id: 3,
             }],
             dependents: 0,
+            version: 4,
         }
     }
 

@@ -5,7 +5,7 @@
 //! | record | `<org>#<kind>#<id>` | `record` |
 //! | reference guard | `<org>#<kind>#ref#<reference>` | `guard` |
 //! | id counter | `<org>#<kind>#next-id` | `counter` |
-//! | record count | `<org>#<kind>#count` | `counter` |
+//! | record count, in shards | `<org>#<kind>#count` | `counter` (shard 0), `counter#1` … `counter#7` |
 //! | reference data | `<org>#reference-data` | `reference-data` |
 
 use std::collections::HashMap;
@@ -52,9 +52,32 @@ pub(super) fn guard_key(scope_key: &str, reference: &str) -> Item {
     key(format!("{scope_key}#ref#{reference}"), GUARD_SK)
 }
 
-/// The key of the scope's counter `name` (`next-id` or `count`).
-pub(super) fn counter_key(scope_key: &str, name: &str) -> Item {
-    key(format!("{scope_key}#{name}"), COUNTER_SK)
+/// The key of the scope's id counter.
+pub(super) fn id_counter_key(scope_key: &str) -> Item {
+    key(format!("{scope_key}#next-id"), COUNTER_SK)
+}
+
+/// How many items the scope's record count is spread over. Every create and delete of the scope
+/// adds to one of them at random, so a burst of creates does not queue on one item (DynamoDB
+/// cancels concurrent transactions that touch the same item); `total` is their sum, read with
+/// one query of their shared partition.
+pub(super) const COUNT_SHARDS: u32 = 8;
+
+/// The partition holding the scope's count shards.
+pub(super) fn count_partition(scope_key: &str) -> String {
+    format!("{scope_key}#count")
+}
+
+/// The key of count shard `shard` (shard 0 is the item a single count used to be).
+pub(super) fn count_key(scope_key: &str, shard: u32) -> Item {
+    let sk = if shard == 0 {
+        COUNTER_SK.to_owned()
+    } else {
+        format!("{COUNTER_SK}#{shard}")
+    };
+    let mut item = key(count_partition(scope_key), COUNTER_SK);
+    item.insert("sk".to_owned(), s(sk));
+    item
 }
 
 /// The key of the organization's reference data.
@@ -76,7 +99,7 @@ mod tests {
         let keys = [
             record_key("entity1#customer", 7),
             guard_key("entity1#customer", "NC-3"),
-            counter_key("entity1#group", "count"),
+            count_key("entity1#group", 3),
             reference_data_key(&org),
         ];
         let pks: Vec<String> = keys.iter().map(|k| text(k, "pk")).collect();
@@ -90,6 +113,11 @@ mod tests {
             ]
         );
         let sks: Vec<String> = keys.iter().map(|k| text(k, "sk")).collect();
-        assert_eq!(sks, ["record", "guard", "counter", "reference-data"]);
+        assert_eq!(sks, ["record", "guard", "counter#3", "reference-data"]);
+        assert_eq!(text(&count_key("entity1#group", 0), "sk"), "counter");
+        assert_eq!(
+            text(&id_counter_key("entity1#group"), "pk"),
+            "entity1#group#next-id"
+        );
     }
 }

@@ -29,22 +29,23 @@ use tokio::sync::Mutex;
 
 pub use item::SYSTEM_ATTRIBUTES;
 use item::{links_attribute, parse_record, patch_attributes, record_item};
-use keys::{Item, counter_key, guard_key, n, record_key, reference_data_key, s};
+use keys::{
+    COUNT_SHARDS, Item, count_key, count_partition, guard_key, id_counter_key, n, record_key,
+    reference_data_key, s,
+};
 use plan::{Bounds, IndexRange, Plan};
 pub use table::{TableDefinition, ensure_table};
-use transact::{Outcome, Role, backoff, outcome};
+use transact::{Outcome, Role, outcome};
 
 use super::{ListPage, RecordStore};
 use crate::list::{ListQuery, Order};
 use crate::model::{
-    Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
+    Check, Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
     reference_key, scope_key,
 };
 use crate::reference_data::{ReferenceData, ReferenceDataStore};
+use crate::retry::{ATTEMPTS, pause};
 use crate::values::Reference;
-
-/// How often a write that lost a race (transaction conflict, concurrent rename) is retried.
-const ATTEMPTS: u32 = 6;
 
 /// The DynamoDB store.
 pub struct DynamoStore {
@@ -111,7 +112,7 @@ impl DynamoStore {
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
                 if !pending.is_empty() {
-                    backoff(attempt).await;
+                    pause(attempt).await;
                 }
             }
             if !pending.is_empty() {
@@ -119,8 +120,10 @@ impl DynamoStore {
             }
         }
         let last_id = records.iter().map(|r| r.id).max().unwrap_or(0);
-        for (name, value) in [("count", records.len() as u64), ("next-id", last_id)] {
-            let mut item = counter_key(&scope.key(), name);
+        for (mut item, value) in [
+            (count_key(&scope.key(), 0), records.len() as u64),
+            (id_counter_key(&scope.key()), last_id),
+        ] {
             item.insert("value".into(), n(value));
             self.put_item(item).await?;
         }
@@ -156,7 +159,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(counter_key(scope_key, "next-id")))
+            .set_key(Some(id_counter_key(scope_key)))
             .update_expression("ADD #v :block")
             .expression_attribute_names("#v", "value")
             .expression_attribute_values(":block", n(self.id_block))
@@ -176,10 +179,12 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Backend("empty id block".into()))
     }
 
+    /// `ADD value :delta` on one of the scope's count shards, at random.
     fn count_update(&self, scope_key: &str, delta: i64) -> Result<(Role, TransactWriteItem), StoreError> {
+        let shard = u32::try_from(crate::retry::random_below(u64::from(COUNT_SHARDS))).unwrap_or(0);
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(counter_key(scope_key, "count")))
+            .set_key(Some(count_key(scope_key, shard)))
             .update_expression("ADD #v :delta")
             .expression_attribute_names("#v", "value")
             .expression_attribute_values(":delta", n(delta))
@@ -225,31 +230,46 @@ impl DynamoStore {
         ))
     }
 
-    /// `ADD dependents :delta` on each linked record, which must exist.
+    /// `ADD dependents :delta` on each linked record, which must exist (and, for a record the
+    /// write was decided on, be at the version read: a transaction may name an item only once).
     fn link_updates(
         &self,
         org: &Organization,
         links: &[Link],
         delta: i64,
+        checks: &[Check],
     ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
         links
             .iter()
             .map(|link| {
-                let update = Update::builder()
+                let check = checks.iter().find(|c| c.link == *link);
+                let mut update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(record_key(&scope_key(org, link.kind), link.id)))
                     .update_expression("ADD #d :delta")
-                    .condition_expression("attribute_exists(pk)")
+                    .condition_expression(check.map_or_else(
+                        || "attribute_exists(pk)".to_owned(),
+                        |c| version_condition(c.version),
+                    ))
                     .expression_attribute_names("#d", "dependents")
-                    .expression_attribute_values(":delta", n(delta))
-                    .build()
-                    .map_err(building)?;
+                    .expression_attribute_values(":delta", n(delta));
+                if let Some(check) = check {
+                    update = update.expression_attribute_names("#ver", "version");
+                    if check.version > 0 {
+                        update = update.expression_attribute_values(":ver", n(check.version));
+                    }
+                }
                 let role = if delta > 0 {
                     Role::Link(*link)
                 } else {
                     Role::Unlink
                 };
-                Ok((role, TransactWriteItem::builder().update(update).build()))
+                Ok((
+                    role,
+                    TransactWriteItem::builder()
+                        .update(update.build().map_err(building)?)
+                        .build(),
+                ))
             })
             .collect()
     }
@@ -339,21 +359,27 @@ impl DynamoStore {
         }
     }
 
+    /// The scope's record count: the sum of its shards, read with one query (a few bytes: half a
+    /// read unit, eventually consistent).
     async fn stored_count(&self, scope_key: &str) -> Result<u64, StoreError> {
         let out = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(counter_key(scope_key, "count")))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(count_partition(scope_key)))
             .send()
             .await
             .map_err(backend)?;
-        match out.item().and_then(|item| item.get("value")) {
-            Some(AttributeValue::N(value)) => {
-                Ok(u64::try_from(value.parse::<i64>().unwrap_or(0)).unwrap_or(0))
-            }
-            _ => Ok(0),
-        }
+        let total: i64 = out
+            .items()
+            .iter()
+            .filter_map(|item| match item.get("value") {
+                Some(AttributeValue::N(value)) => value.parse::<i64>().ok(),
+                _ => None,
+            })
+            .sum();
+        Ok(u64::try_from(total).unwrap_or(0))
     }
 
     async fn stream<F: Fields>(
@@ -456,55 +482,149 @@ impl DynamoStore {
         })
     }
 
-    /// The partial update of `id` without a transaction: no rename, no relink.
+    /// The partial update of `id` without a transaction: no rename, no relink, nothing to check
+    /// but the record's own version (when `set` is conditioned on one).
     async fn update_in_place<F: Fields>(
         &self,
         scope: &Scope<F>,
         id: u64,
         set: &Assignments,
     ) -> Result<Record<F>, StoreError> {
+        for attempt in 0..ATTEMPTS {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(record_key(&scope.key(), id)))
+                .update_expression(set.expression())
+                .condition_expression(set.condition())
+                .set_expression_attribute_names(Some(set.names.clone()))
+                .set_expression_attribute_values(Some(set.values.clone()))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match out {
+                Ok(out) => return parse_record(out.attributes.unwrap_or_default()),
+                Err(error) => match error.as_service_error() {
+                    Some(e) if e.is_conditional_check_failed_exception() => {
+                        return Err(self.lost_condition(scope, id).await);
+                    }
+                    Some(e) if e.is_transaction_conflict_exception() => pause(attempt).await,
+                    _ => return Err(backend(error)),
+                },
+            }
+        }
+        Err(StoreError::Backend(
+            "update kept conflicting with transactions".into(),
+        ))
+    }
+
+    /// Whether the linked record exists.
+    async fn exists(&self, org: &Organization, link: Link) -> Result<bool, StoreError> {
         let out = self
             .client
-            .update_item()
+            .get_item()
             .table_name(&self.table)
-            .set_key(Some(record_key(&scope.key(), id)))
-            .update_expression(set.expression())
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(Some(set.names.clone()))
-            .set_expression_attribute_values(Some(set.values.clone()))
-            .return_values(ReturnValue::AllNew)
+            .set_key(Some(record_key(&scope_key(org, link.kind), link.id)))
+            .projection_expression("pk")
+            .consistent_read(true)
             .send()
-            .await;
-        match out {
-            Ok(out) => parse_record(out.attributes.unwrap_or_default()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(error) => Err(backend(error)),
+            .await
+            .map_err(backend)?;
+        Ok(out.item.is_some())
+    }
+
+    /// Why a write conditioned on the record (and its version) failed: gone, or changed.
+    async fn lost_condition<F: Fields>(&self, scope: &Scope<F>, id: u64) -> StoreError {
+        match self.get(scope, id).await {
+            Ok(None) => StoreError::NotFound,
+            Ok(Some(_)) => StoreError::Conflict,
+            Err(error) => error,
         }
+    }
+
+    /// `ConditionCheck`s that the records a write was decided on are unchanged.
+    fn checks(
+        &self,
+        org: &Organization,
+        checks: &[Check],
+    ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
+        checks
+            .iter()
+            .map(|check| {
+                let condition = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(record_key(&scope_key(org, check.link.kind), check.link.id)))
+                    .condition_expression(version_condition(check.version))
+                    .expression_attribute_names("#ver", "version")
+                    .set_expression_attribute_values(
+                        (check.version > 0).then(|| HashMap::from([(":ver".to_owned(), n(check.version))])),
+                    )
+                    .build()
+                    .map_err(building)?;
+                Ok((
+                    Role::Check,
+                    TransactWriteItem::builder().condition_check(condition).build(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Runs a transaction until it commits or fails a condition; conflicts with transactions in
+    /// flight on the same items are retried with jittered backoff (nothing the write was decided
+    /// on is known to have changed).
+    async fn commit(&self, actions: Vec<(Role, TransactWriteItem)>) -> Result<Outcome, StoreError> {
+        for attempt in 0..ATTEMPTS {
+            match self.transact(actions.clone()).await? {
+                Outcome::Conflict => pause(attempt).await,
+                outcome => return Ok(outcome),
+            }
+        }
+        Err(StoreError::Backend("transaction kept conflicting".into()))
     }
 }
 
-/// The `SET` clauses of an update, with their attribute names and values.
+/// `version = :ver`, or no version at all for 0 (records written before versions existed).
+fn version_condition(version: u64) -> String {
+    if version == 0 {
+        "attribute_exists(pk) AND attribute_not_exists(#ver)".to_owned()
+    } else {
+        "attribute_exists(pk) AND #ver = :ver".to_owned()
+    }
+}
+
+/// The clauses of an update (`SET` the fields and `lastUpdated`, `ADD` one to the version), with
+/// their attribute names and values, and its condition.
 #[derive(Clone)]
 struct Assignments {
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
     sets: Vec<String>,
+    condition: String,
 }
 
 impl Assignments {
-    /// `lastUpdated` and every attribute the patch writes.
-    fn new<F: Fields>(patch: &Patch<F>) -> Result<Self, StoreError> {
+    /// `lastUpdated`, the version and every attribute the patch writes, conditioned on the
+    /// record existing (at version `expected`, when given).
+    fn new<F: Fields>(patch: &Patch<F>, expected: Option<u64>) -> Result<Self, StoreError> {
         let mut set = Assignments {
-            names: HashMap::from([("#lu".to_owned(), "lastUpdated".to_owned())]),
-            values: HashMap::from([(":lu".to_owned(), s(patch.now.to_string()))]),
+            names: HashMap::from([
+                ("#lu".to_owned(), "lastUpdated".to_owned()),
+                ("#ver".to_owned(), "version".to_owned()),
+            ]),
+            values: HashMap::from([
+                (":lu".to_owned(), s(patch.now.to_string())),
+                (":one".to_owned(), n(1)),
+            ]),
             sets: vec!["#lu = :lu".to_owned()],
+            condition: "attribute_exists(pk)".to_owned(),
         };
+        if let Some(version) = expected {
+            set.condition = version_condition(version);
+            if version > 0 {
+                set.values.insert(":ver".into(), n(version));
+            }
+        }
         for (i, (name, value)) in patch_attributes::<F>(&patch.fields)?.into_iter().enumerate() {
             set.assign(&format!("f{i}"), name, value);
         }
@@ -518,7 +638,11 @@ impl Assignments {
     }
 
     fn expression(&self) -> String {
-        format!("SET {}", self.sets.join(", "))
+        format!("SET {} ADD #ver :one", self.sets.join(", "))
+    }
+
+    fn condition(&self) -> String {
+        self.condition.clone()
     }
 }
 
@@ -527,39 +651,36 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
     async fn create(&self, scope: &Scope<F>, draft: Draft<F>) -> Result<Record<F>, StoreError> {
         let scope_key = scope.key();
         let links = draft.fields.links();
-        for attempt in 0..ATTEMPTS {
-            let record = Record {
-                id: self.next_id(&scope_key).await?,
-                reference: draft.reference.clone(),
-                date_created: draft.now,
-                last_updated: draft.now,
-                fields: draft.fields.clone(),
-                links: links.clone(),
-                dependents: 0,
-            };
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(record_item(scope, &record)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(building)?;
-            let mut actions = vec![
-                (Role::Record, TransactWriteItem::builder().put(put).build()),
-                self.guard_put(&scope_key, record.reference.as_str(), record.id)?,
-                self.count_update(&scope_key, 1)?,
-            ];
-            actions.extend(self.link_updates(scope.org(), &links, 1)?);
-            match self.transact(actions).await? {
-                Outcome::Done => return Ok(record),
-                Outcome::ConditionFailed(Role::NewGuard) => return Err(StoreError::NotUnique),
-                Outcome::ConditionFailed(Role::Link(link)) => return Err(StoreError::MissingLink(link)),
-                Outcome::ConditionFailed(_) => {
-                    return Err(StoreError::Backend(format!("id {} is already taken", record.id)));
-                }
-                Outcome::Conflict => backoff(attempt).await,
+        let record = Record {
+            id: self.next_id(&scope_key).await?,
+            reference: draft.reference,
+            date_created: draft.now,
+            last_updated: draft.now,
+            fields: draft.fields,
+            links,
+            dependents: 0,
+            version: 1,
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_item(scope, &record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(building)?;
+        let mut actions = vec![
+            (Role::Record, TransactWriteItem::builder().put(put).build()),
+            self.guard_put(&scope_key, record.reference.as_str(), record.id)?,
+            self.count_update(&scope_key, 1)?,
+        ];
+        actions.extend(self.link_updates(scope.org(), &record.links, 1, &[])?);
+        match self.commit(actions).await? {
+            Outcome::Done => Ok(record),
+            Outcome::ConditionFailed(Role::NewGuard) => Err(StoreError::NotUnique),
+            Outcome::ConditionFailed(Role::Link(link)) => Err(StoreError::MissingLink(link)),
+            Outcome::ConditionFailed(_) | Outcome::Conflict => {
+                Err(StoreError::Backend(format!("id {} is already taken", record.id)))
             }
         }
-        Err(StoreError::Backend("create kept conflicting".into()))
     }
 
     async fn get(&self, scope: &Scope<F>, id: u64) -> Result<Option<Record<F>>, StoreError> {
@@ -613,7 +734,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                     .build()
                     .map_err(building)?,
             );
-            for attempt in 0..ATTEMPTS * 2 {
+            for attempt in 0..ATTEMPTS {
                 let Some(keys) = request.take() else { break };
                 let out = self
                     .client
@@ -634,7 +755,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                     .and_then(|mut u| u.remove(&self.table))
                     .filter(|k| !k.keys().is_empty());
                 if request.is_some() {
-                    backoff(attempt).await;
+                    pause(attempt).await;
                 }
             }
             if request.is_some() {
@@ -646,113 +767,138 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
 
     async fn update(&self, scope: &Scope<F>, id: u64, patch: Patch<F>) -> Result<Record<F>, StoreError> {
         let scope_key = scope.key();
-        let plain = Assignments::new(&patch)?;
         let relinks = patch.fields.touches_links();
-
-        for attempt in 0..ATTEMPTS {
-            let current = if patch.reference.is_some() || relinks {
-                Some(self.get(scope, id).await?.ok_or(StoreError::NotFound)?)
-            } else {
-                None
-            };
-            let rename: Option<(Reference, Reference)> = current
-                .as_ref()
-                .zip(patch.reference.as_ref())
-                .filter(|(current, new)| current.reference != **new)
-                .map(|(current, new)| (current.reference.clone(), new.clone()));
-            let relink = current
-                .as_ref()
-                .filter(|_| relinks)
-                .map(|current| {
-                    let mut fields = current.fields.clone();
-                    patch.fields.apply(&mut fields);
-                    (current.links.clone(), fields.links())
-                })
-                .filter(|(old, new)| old != new);
-
-            let Some(current) = current.filter(|_| rename.is_some() || relink.is_some()) else {
-                return self.update_in_place(scope, id, &plain).await;
-            };
-
-            // The record's reference and links as read are the condition: a concurrent rename or
-            // relink makes this transaction fail and the loop starts again from a fresh read.
-            let mut set = plain.clone();
-            set.names.insert("#ref".into(), "reference".into());
-            set.names.insert("#links".into(), "links".into());
-            set.values.insert(":old".into(), s(current.reference.as_str()));
-            set.values
-                .insert(":oldLinks".into(), links_attribute(&current.links));
-            let mut guards = Vec::new();
-            if let Some((old, new)) = &rename {
-                set.assign("ref", "reference".into(), s(new.as_str()));
-                set.assign(
-                    "refKey",
-                    "referenceKey".into(),
-                    s(reference_key(new.as_str(), id)),
-                );
-                guards.push(self.guard_delete(&scope_key, old.as_str(), id)?);
-                guards.push(self.guard_put(&scope_key, new.as_str(), id)?);
-            }
-            let mut link_actions = Vec::new();
-            if let Some((old, new)) = &relink {
-                set.assign("links", "links".into(), links_attribute(new));
-                let (removed, added) = link_changes(old, new);
-                link_actions.extend(self.link_updates(scope.org(), &removed, -1)?);
-                link_actions.extend(self.link_updates(scope.org(), &added, 1)?);
-            }
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(record_key(&scope_key, id)))
-                .update_expression(set.expression())
-                .condition_expression("attribute_exists(pk) AND #ref = :old AND #links = :oldLinks")
-                .set_expression_attribute_names(Some(set.names))
-                .set_expression_attribute_values(Some(set.values))
-                .build()
-                .map_err(building)?;
-            let mut actions = vec![(Role::Record, TransactWriteItem::builder().update(update).build())];
-            actions.extend(guards);
-            actions.extend(link_actions);
-            match self.transact(actions).await? {
-                Outcome::Done => return self.get(scope, id).await?.ok_or(StoreError::NotFound),
-                Outcome::ConditionFailed(Role::NewGuard) => return Err(StoreError::NotUnique),
-                Outcome::ConditionFailed(Role::Link(link)) => return Err(StoreError::MissingLink(link)),
-                Outcome::ConditionFailed(_) | Outcome::Conflict => backoff(attempt).await,
+        let current = if patch.reference.is_some() || relinks {
+            Some(self.get(scope, id).await?.ok_or(StoreError::NotFound)?)
+        } else {
+            None
+        };
+        if let (Some(current), Some(expected)) = (&current, patch.expected) {
+            if current.version != expected {
+                return Err(StoreError::Conflict);
             }
         }
-        Err(StoreError::Backend("update kept conflicting".into()))
+        let rename: Option<(Reference, Reference)> = current
+            .as_ref()
+            .zip(patch.reference.as_ref())
+            .filter(|(current, new)| current.reference != **new)
+            .map(|(current, new)| (current.reference.clone(), new.clone()));
+        let relink = current
+            .as_ref()
+            .filter(|_| relinks)
+            .map(|current| {
+                let mut fields = current.fields.clone();
+                patch.fields.apply(&mut fields);
+                (current.links.clone(), fields.links())
+            })
+            .filter(|(old, new)| old != new);
+        // What the write was decided on: the version the caller read, else the one read here
+        // (so the reference and links read are still the record's when it commits).
+        let basis = patch.expected.or(current.as_ref().map(|c| c.version));
+        let mut set = Assignments::new(&patch, basis)?;
+        if rename.is_none() && relink.is_none() && patch.checks.is_empty() {
+            return self.update_in_place(scope, id, &set).await;
+        }
+
+        let mut actions = Vec::new();
+        let mut guards = Vec::new();
+        if let Some((old, new)) = &rename {
+            set.assign("ref", "reference".into(), s(new.as_str()));
+            set.assign(
+                "refKey",
+                "referenceKey".into(),
+                s(reference_key(new.as_str(), id)),
+            );
+            guards.push(self.guard_delete(&scope_key, old.as_str(), id)?);
+            guards.push(self.guard_put(&scope_key, new.as_str(), id)?);
+        }
+        let mut link_actions = Vec::new();
+        let mut linked = Vec::new();
+        if let Some((old, new)) = &relink {
+            set.assign("links", "links".into(), links_attribute(new));
+            let (removed, added) = link_changes(old, new);
+            link_actions.extend(self.link_updates(scope.org(), &removed, -1, &patch.checks)?);
+            link_actions.extend(self.link_updates(scope.org(), &added, 1, &patch.checks)?);
+            linked.extend(removed.into_iter().chain(added));
+        }
+        let checks: Vec<Check> = patch
+            .checks
+            .iter()
+            .filter(|c| !linked.contains(&c.link))
+            .copied()
+            .collect();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&scope_key, id)))
+            .update_expression(set.expression())
+            .condition_expression(set.condition())
+            .set_expression_attribute_names(Some(set.names))
+            .set_expression_attribute_values(Some(set.values))
+            .build()
+            .map_err(building)?;
+        actions.push((Role::Record, TransactWriteItem::builder().update(update).build()));
+        actions.extend(guards);
+        actions.extend(link_actions);
+        actions.extend(self.checks(scope.org(), &checks)?);
+        match self.commit(actions).await? {
+            Outcome::Done => self.get(scope, id).await?.ok_or(StoreError::NotFound),
+            Outcome::ConditionFailed(Role::NewGuard) => Err(StoreError::NotUnique),
+            Outcome::ConditionFailed(Role::Link(link)) if patch.checks.iter().any(|c| c.link == link) => {
+                let exists = self.exists(scope.org(), link).await?;
+                Err(if exists {
+                    StoreError::Conflict
+                } else {
+                    StoreError::MissingLink(link)
+                })
+            }
+            Outcome::ConditionFailed(Role::Link(link)) => Err(StoreError::MissingLink(link)),
+            Outcome::ConditionFailed(Role::Record) => Err(self.lost_condition(scope, id).await),
+            Outcome::ConditionFailed(_) | Outcome::Conflict => Err(StoreError::Conflict),
+        }
     }
 
-    async fn delete(&self, scope: &Scope<F>, id: u64) -> Result<(), StoreError> {
+    async fn delete(&self, scope: &Scope<F>, id: u64, expected: Option<u64>) -> Result<(), StoreError> {
         let scope_key = scope.key();
-        for attempt in 0..ATTEMPTS {
-            let current: Record<F> = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
-            if current.dependents > 0 {
-                return Err(StoreError::InUse);
-            }
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(record_key(&scope_key, id)))
-                .condition_expression(
-                    "attribute_exists(pk) AND #ref = :ref AND (attribute_not_exists(#d) OR #d = :zero)",
-                )
-                .expression_attribute_names("#ref", "reference")
-                .expression_attribute_names("#d", "dependents")
-                .expression_attribute_values(":ref", s(current.reference.as_str()))
-                .expression_attribute_values(":zero", n(0))
-                .build()
-                .map_err(building)?;
-            let mut actions = vec![
-                (Role::Record, TransactWriteItem::builder().delete(delete).build()),
-                self.guard_delete(&scope_key, current.reference.as_str(), id)?,
-                self.count_update(&scope_key, -1)?,
-            ];
-            actions.extend(self.link_updates(scope.org(), &current.links, -1)?);
-            match self.transact(actions).await? {
-                Outcome::Done => return Ok(()),
-                Outcome::ConditionFailed(_) | Outcome::Conflict => backoff(attempt).await,
-            }
+        let current: Record<F> = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+        if expected.is_some_and(|version| version != current.version) {
+            return Err(StoreError::Conflict);
         }
-        Err(StoreError::Backend("delete kept conflicting".into()))
+        if current.dependents > 0 {
+            return Err(StoreError::InUse);
+        }
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&scope_key, id)))
+            .condition_expression(format!(
+                "{} AND (attribute_not_exists(#d) OR #d = :zero)",
+                version_condition(current.version)
+            ))
+            .expression_attribute_names("#ver", "version")
+            .expression_attribute_names("#d", "dependents")
+            .expression_attribute_values(":zero", n(0));
+        if current.version > 0 {
+            delete = delete.expression_attribute_values(":ver", n(current.version));
+        }
+        let mut actions = vec![
+            (
+                Role::Record,
+                TransactWriteItem::builder()
+                    .delete(delete.build().map_err(building)?)
+                    .build(),
+            ),
+            self.guard_delete(&scope_key, current.reference.as_str(), id)?,
+            self.count_update(&scope_key, -1)?,
+        ];
+        actions.extend(self.link_updates(scope.org(), &current.links, -1, &[])?);
+        match self.commit(actions).await? {
+            Outcome::Done => Ok(()),
+            Outcome::ConditionFailed(Role::Record) => match self.get(scope, id).await? {
+                None => Err(StoreError::NotFound),
+                Some(now) if now.dependents > 0 => Err(StoreError::InUse),
+                Some(_) => Err(StoreError::Conflict),
+            },
+            Outcome::ConditionFailed(_) | Outcome::Conflict => Err(StoreError::Conflict),
+        }
     }
 
     async fn list(&self, scope: &Scope<F>, query: &ListQuery<F>) -> Result<ListPage<F>, StoreError> {

@@ -1,7 +1,5 @@
 //! Transactions: what each action is for, and what a cancelled transaction says.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
 use crate::model::Link;
@@ -21,6 +19,8 @@ pub(super) enum Role {
     Link(Link),
     /// Releasing a linked record.
     Unlink,
+    /// A record the write was decided on, which must be unchanged.
+    Check,
 }
 
 /// What became of a transaction.
@@ -56,11 +56,6 @@ pub(super) fn outcome(roles: &[Role], error: &TransactWriteItemsError) -> Option
         TransactWriteItemsError::TransactionInProgressException(_) => Some(Outcome::Conflict),
         _ => None,
     }
-}
-
-/// Waits before retry `attempt` of a write that lost a race.
-pub(super) async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
 }
 
 #[cfg(test)]
