@@ -49,6 +49,23 @@ impl ObjectStore for DirObjectStore {
         tokio::fs::rename(&partial, &path).await.map_err(io_error)
     }
 
+    /// Writes a uniquely named temporary file, then links it at the key: the link fails if the
+    /// key is taken, so readers never see a partial object and two writers never share a key.
+    async fn create(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<bool, StoreError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io_error)?;
+        }
+        let partial =
+            tempfile::NamedTempFile::new_in(path.parent().unwrap_or(&self.root)).map_err(io_error)?;
+        tokio::fs::write(partial.path(), bytes).await.map_err(io_error)?;
+        match tokio::fs::hard_link(partial.path(), &path).await {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(error) => Err(io_error(error)),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(bytes) => Ok(Some(bytes)),
@@ -81,6 +98,16 @@ pub struct ResizeOnPut {
 }
 
 impl ResizeOnPut {
+    /// What the bucket notification would do for a new object at `key`.
+    async fn resize(&self, key: &str, size: usize) {
+        if key.starts_with(ORIGINALS) {
+            let event = object_created_event(self.inner.bucket().unwrap_or("local"), key, size);
+            if let Err(error) = self.resizer.handle(event).await {
+                tracing::error!(%error, key, "local resize failed");
+            }
+        }
+    }
+
     /// Wraps `inner`, resizing into `boxes` after each original is stored.
     pub fn new(inner: Arc<dyn ObjectStore>, boxes: VariantBoxes) -> Self {
         ResizeOnPut {
@@ -95,13 +122,17 @@ impl ObjectStore for ResizeOnPut {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
         let size = bytes.len();
         self.inner.put(key, bytes, content_type).await?;
-        if key.starts_with(ORIGINALS) {
-            let event = object_created_event(self.inner.bucket().unwrap_or("local"), key, size);
-            if let Err(error) = self.resizer.handle(event).await {
-                tracing::error!(%error, key, "local resize failed");
-            }
-        }
+        self.resize(key, size).await;
         Ok(())
+    }
+
+    async fn create(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<bool, StoreError> {
+        let size = bytes.len();
+        let created = self.inner.create(key, bytes, content_type).await?;
+        if created {
+            self.resize(key, size).await;
+        }
+        Ok(created)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

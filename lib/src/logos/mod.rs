@@ -36,6 +36,9 @@ pub const VARIANTS: &str = "variants/";
 pub const VARIANT_PREFIXES: [&str; 2] = ["small_", "medium_"];
 const FOLDER: &str = "photoCustomer";
 const MAX_NAME_CHARS: usize = 100;
+/// How many keys a logo upload tries before giving up (each taken one means another upload of
+/// the same name in the same millisecond).
+const KEY_ATTEMPTS: usize = 16;
 
 /// An accepted image format, recognised from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,22 +279,30 @@ impl Logos {
         }
     }
 
-    /// Stores an upload as the organization's new original and returns its path.
+    /// Stores an upload as the organization's new original and returns its path. Function
+    /// instances share the bucket, so the key is taken with a conditional write: when another
+    /// instance took it in the same millisecond, the next millisecond is tried.
     pub async fn store(&self, org: &Organization, upload: &Upload) -> Result<LogoPath, StoreError> {
-        let path = LogoPath(format!(
-            "{}/{FOLDER}/{}_{}",
-            organization_folder(org),
-            self.unique_millis(),
-            upload.name
-        ));
-        self.objects
-            .put(
-                &path.original_key(),
-                upload.bytes.clone(),
-                upload.format.content_type(),
-            )
-            .await?;
-        Ok(path)
+        for _ in 0..KEY_ATTEMPTS {
+            let path = LogoPath(format!(
+                "{}/{FOLDER}/{}_{}",
+                organization_folder(org),
+                self.unique_millis(),
+                upload.name
+            ));
+            let created = self
+                .objects
+                .create(
+                    &path.original_key(),
+                    upload.bytes.clone(),
+                    upload.format.content_type(),
+                )
+                .await?;
+            if created {
+                return Ok(path);
+            }
+        }
+        Err(StoreError::Backend("no free logo key".into()))
     }
 
     /// Removes a logo's original and variants; failures are logged, never returned (the

@@ -13,6 +13,10 @@ pub trait ObjectStore: Send + Sync {
     /// Stores `bytes` at `key`, replacing any object there.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
 
+    /// Stores `bytes` at `key` only if no object is there; `Ok(false)` if one is (another
+    /// writer took the key first).
+    async fn create(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<bool, StoreError>;
+
     /// The object at `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -35,6 +39,21 @@ pub struct S3ObjectStore {
 }
 
 impl S3ObjectStore {
+    fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control("public, max-age=31536000, immutable")
+            .body(ByteStream::from(bytes))
+    }
+
     /// The bucket `bucket` through `client`.
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         S3ObjectStore {
@@ -51,17 +70,28 @@ fn s3_error(error: impl std::error::Error + 'static) -> StoreError {
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .cache_control("public, max-age=31536000, immutable")
-            .body(ByteStream::from(bytes))
+        self.put_object(key, bytes, content_type)
             .send()
             .await
             .map_err(s3_error)?;
         Ok(())
+    }
+
+    /// A conditional `PutObject` (`If-None-Match: *`): S3 refuses it with 412 when the key is
+    /// taken (409 when another conditional write of the key is in flight).
+    async fn create(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<bool, StoreError> {
+        let put = self
+            .put_object(key, bytes, content_type)
+            .if_none_match("*")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(error) if matches!(error.raw_response().map(|r| r.status().as_u16()), Some(409 | 412)) => {
+                Ok(false)
+            }
+            Err(error) => Err(s3_error(error)),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -139,6 +169,12 @@ pub struct Unavailable;
 #[async_trait]
 impl ObjectStore for Unavailable {
     async fn put(&self, _key: &str, _bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        Err(StoreError::Backend(
+            "no logo storage is configured (LOGO_BUCKET)".into(),
+        ))
+    }
+
+    async fn create(&self, _key: &str, _bytes: Vec<u8>, _content_type: &str) -> Result<bool, StoreError> {
         Err(StoreError::Backend(
             "no logo storage is configured (LOGO_BUCKET)".into(),
         ))

@@ -339,8 +339,54 @@ pub async fn a_logo_without_other_changes_keeps_the_customer(api: &TestApi) {
     }
 }
 
+/// Function instances share the bucket: two of them storing `logo.png` for one organization in
+/// the same millisecond must not take the same key (one customer would show, and on delete
+/// remove, another's logo). Forty uploads from two instances at once: forty keys, each holding
+/// the bytes its upload sent.
+pub async fn instances_never_share_a_logo_key(api: &Arc<TestApi>) {
+    use customer_api::form::FilePart;
+    use customer_api::logos::{Logos, Upload};
+    use customer_api::model::Organization;
+
+    let org = Organization::parse("entity1").expect("org");
+    let instances = [
+        Arc::new(Logos::new(Arc::clone(&api.objects), LOGO_BASE)),
+        Arc::new(Logos::new(Arc::clone(&api.objects), LOGO_BASE)),
+    ];
+    let image = encoded(ImageFormat::Png, 8, 8);
+    let tasks: Vec<_> = (0..40u8)
+        .map(|i| {
+            let logos = Arc::clone(&instances[usize::from(i % 2)]);
+            let org = org.clone();
+            let mut bytes = image.clone();
+            bytes.push(i);
+            tokio::spawn(async move {
+                let part = FilePart {
+                    name: "imageFile".into(),
+                    file_name: "logo.png".into(),
+                    bytes: bytes.clone(),
+                };
+                let upload = Upload::check(&part).expect("a valid image");
+                (logos.store(&org, &upload).await.expect("stored"), bytes)
+            })
+        })
+        .collect();
+    let mut keys = std::collections::HashSet::new();
+    for task in tasks {
+        let (path, bytes) = task.await.expect("task");
+        assert!(keys.insert(path.original_key()), "{} taken twice", path.as_str());
+        assert_eq!(
+            api.objects.get(&path.original_key()).await.expect("get"),
+            Some(bytes),
+            "{} holds another upload",
+            path.as_str()
+        );
+    }
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
+    instances_never_share_a_logo_key,
     every_format_uploads_with_both_variants,
     file_names_are_made_safe,
     bad_images_are_refused_and_leave_nothing,
