@@ -36,7 +36,6 @@ async fn seed(store: &DynamoStore, scope: &Scope<CustomerFields>, count: usize) 
                 last_updated: created,
                 fields,
                 links: Vec::new(),
-                dependents: 0,
                 version: 1,
             })
         })

@@ -17,6 +17,7 @@ mod handlers;
 mod list_cost;
 mod quality;
 mod resize;
+mod spikes;
 mod throughput;
 
 use std::path::PathBuf;
@@ -36,7 +37,14 @@ pub struct Options {
 pub const BUILD: &str = "cargo build --release -p functions -p bench -p local-api -p api-tests --bins";
 
 /// The sections, in the order they run.
-const SECTIONS: [&str; 5] = ["cold-start", "handlers", "resize", "list-cost", "throughput"];
+const SECTIONS: [&str; 6] = [
+    "cold-start",
+    "handlers",
+    "resize",
+    "list-cost",
+    "write-spikes",
+    "throughput",
+];
 
 impl Options {
     fn runs(&self, section: &str) -> bool {
@@ -127,6 +135,12 @@ async fn main() -> ExitCode {
         && let Err(message) = list_cost::run(&options, &server.endpoint).await
     {
         eprintln!("bench: list cost: {message}");
+        return ExitCode::from(1);
+    }
+    if options.runs("write-spikes")
+        && let Err(message) = spikes::run(&options, &server.endpoint).await
+    {
+        eprintln!("bench: write spikes: {message}");
         return ExitCode::from(1);
     }
     if options.runs("throughput")

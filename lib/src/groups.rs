@@ -278,12 +278,18 @@ impl<'a> Groups<'a> {
             reference: checked.reference,
             now: Timestamp::now(),
         };
-        let record = self
-            .store
-            .create(&self.scope, draft)
-            .await
-            .map_err(|e| self.fail(e, &""))?;
-        Ok(self.group(record))
+        let mut retries = Retries::default();
+        loop {
+            let outcome = self
+                .store
+                .create(&self.scope, draft.clone())
+                .await
+                .map(|record| self.group(record))
+                .map_err(|e| self.fail(e, &""));
+            if let Some(answer) = retries.settle(outcome).await {
+                return answer;
+            }
+        }
     }
 
     /// Updates the addressed group; `reference` and `name` are required, `description` optional.

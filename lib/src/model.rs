@@ -194,9 +194,6 @@ pub struct Record<F> {
     /// The records this one uses, sorted (derived from the fields when written).
     #[serde(default)]
     pub links: Vec<Link>,
-    /// How many records use this one.
-    #[serde(default)]
-    pub dependents: u64,
     /// Bumped by every write: a write conditioned on the version it read fails if another
     /// write came first (records written before versions existed are at 0).
     #[serde(default)]

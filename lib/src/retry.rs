@@ -5,10 +5,16 @@
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::error::ApiError;
 
-/// How many times a read → compute → write is tried before the request gives up.
-pub const ATTEMPTS: u32 = 12;
+/// How long a request keeps retrying a read → compute → write that keeps losing races before it
+/// answers 409: well inside the functions' 10 s timeout.
+pub const REQUEST_BUDGET: Duration = Duration::from_secs(6);
+/// How long a store retries one write that meets writes in flight on the same items, before it
+/// lets the caller read again and decide anew.
+pub const WRITE_BUDGET: Duration = Duration::from_secs(2);
 /// The first backoff's ceiling.
 const BASE: Duration = Duration::from_millis(8);
 /// No backoff is longer than this.
@@ -31,12 +37,7 @@ pub fn delay(attempt: u32) -> Duration {
     Duration::from_micros(random_below(micros + 1))
 }
 
-/// Waits before retry `attempt`.
-pub async fn pause(attempt: u32) {
-    tokio::time::sleep(delay(attempt)).await;
-}
-
-/// The attempts of one read → compute → write that may lose races:
+/// The attempts of work that may lose races, within a time budget:
 ///
 /// ```ignore
 /// let mut retries = Retries::default();
@@ -47,22 +48,46 @@ pub async fn pause(attempt: u32) {
 ///     }
 /// };
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Retries {
     tried: u32,
+    deadline: Instant,
+}
+
+impl Default for Retries {
+    /// A request's retries ([`REQUEST_BUDGET`]).
+    fn default() -> Self {
+        Retries::within(REQUEST_BUDGET)
+    }
 }
 
 impl Retries {
+    /// Retries until `budget` from now has passed.
+    pub fn within(budget: Duration) -> Self {
+        Retries {
+            tried: 0,
+            deadline: Instant::now() + budget,
+        }
+    }
+
+    /// Pauses before the next attempt and answers `true`, or answers `false` if the next
+    /// attempt would start after the deadline.
+    pub async fn again(&mut self) -> bool {
+        let pause = delay(self.tried);
+        if Instant::now() + pause >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        self.tried += 1;
+        true
+    }
+
     /// `Some(answer)` when `outcome` is the answer; `None`, after a jittered pause, when it lost a
-    /// race ([`ApiError::Conflict`]) and should be tried again from a fresh read. After
-    /// [`ATTEMPTS`] tries the conflict is the answer.
+    /// race ([`ApiError::Conflict`]) and should be tried again from a fresh read. Once the budget
+    /// is spent, the conflict is the answer.
     pub async fn settle<T>(&mut self, outcome: Result<T, ApiError>) -> Option<Result<T, ApiError>> {
         match outcome {
-            Err(ApiError::Conflict(_)) if self.tried + 1 < ATTEMPTS => {
-                pause(self.tried).await;
-                self.tried += 1;
-                None
-            }
+            Err(ApiError::Conflict(_)) if self.again().await => None,
             answer => Some(answer),
         }
     }
@@ -73,8 +98,9 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn conflicts_are_tried_again_until_the_last_attempt() {
+    async fn conflicts_are_tried_again_until_the_budget_is_spent() {
         use crate::error::Resource;
+        let started = Instant::now();
         let mut retries = Retries::default();
         let mut tries = 1;
         while retries
@@ -84,7 +110,8 @@ mod tests {
         {
             tries += 1;
         }
-        assert_eq!(tries, ATTEMPTS);
+        assert!(tries > 12, "{tries} tries");
+        assert!(started.elapsed() <= REQUEST_BUDGET, "{:?}", started.elapsed());
         let mut fresh = Retries::default();
         assert_eq!(fresh.settle(Ok(7)).await, Some(Ok(7)));
         let missing = ApiError::missing("name");

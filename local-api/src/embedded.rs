@@ -54,31 +54,43 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
 /// A record's stored value: the byte [`StoredRecord::LAYOUT`], its dependents count and its
 /// version (8 bytes each, little-endian), then the record as JSON. Counting a dependent rewrites
 /// the count alone, never the JSON; checking a record's version reads the header alone. Values
-/// written before the header existed are the JSON alone (`{...}`), and are read as such.
+/// written before the header existed are the JSON alone (`{...}`, the count inside), and are
+/// read as such.
 struct StoredRecord;
+
+/// The counters a value of the previous layout kept inside its JSON.
+#[derive(serde::Deserialize)]
+struct Legacy {
+    #[serde(default)]
+    dependents: u64,
+    #[serde(default)]
+    version: u64,
+}
 
 impl StoredRecord {
     const LAYOUT: u8 = 1;
     const HEADER: usize = 17;
 
-    fn encode<F: Fields>(record: &Record<F>) -> Result<Vec<u8>, StoreError> {
+    fn encode<F: Fields>(record: &Record<F>, dependents: u64) -> Result<Vec<u8>, StoreError> {
         let mut bytes = Vec::with_capacity(1024);
         bytes.push(Self::LAYOUT);
-        bytes.extend_from_slice(&record.dependents.to_le_bytes());
+        bytes.extend_from_slice(&dependents.to_le_bytes());
         bytes.extend_from_slice(&record.version.to_le_bytes());
         serde_json::to_writer(&mut bytes, record).map_err(corrupt)?;
         Ok(bytes)
     }
 
+    fn is_current(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&Self::LAYOUT) && bytes.len() >= Self::HEADER
+    }
+
     fn decode<F: Fields>(bytes: &[u8]) -> Result<Record<F>, StoreError> {
-        match bytes.first() {
-            Some(&Self::LAYOUT) if bytes.len() >= Self::HEADER => {
-                let mut record: Record<F> = decode(&bytes[Self::HEADER..])?;
-                record.dependents = Self::count(bytes)?;
-                record.version = Self::version(bytes)?;
-                Ok(record)
-            }
-            _ => decode(bytes),
+        if Self::is_current(bytes) {
+            let mut record: Record<F> = decode(&bytes[Self::HEADER..])?;
+            record.version = Self::header(bytes, 9)?;
+            Ok(record)
+        } else {
+            decode(bytes)
         }
     }
 
@@ -91,37 +103,35 @@ impl StoredRecord {
     }
 
     fn count(bytes: &[u8]) -> Result<u64, StoreError> {
-        match bytes.first() {
-            Some(&Self::LAYOUT) => Self::header(bytes, 1),
-            _ => Ok(decode::<Record<serde_json::Value>>(bytes)?.dependents),
+        if Self::is_current(bytes) {
+            Self::header(bytes, 1)
+        } else {
+            Ok(decode::<Legacy>(bytes)?.dependents)
         }
     }
 
     fn version(bytes: &[u8]) -> Result<u64, StoreError> {
-        match bytes.first() {
-            Some(&Self::LAYOUT) => Self::header(bytes, 9),
-            _ => Ok(decode::<Record<serde_json::Value>>(bytes)?.version),
+        if Self::is_current(bytes) {
+            Self::header(bytes, 9)
+        } else {
+            Ok(decode::<Legacy>(bytes)?.version)
         }
     }
 
     /// The same value with another dependents count.
     fn recount(bytes: &[u8], count: u64) -> Result<Vec<u8>, StoreError> {
-        match bytes.first() {
-            Some(&Self::LAYOUT) if bytes.len() >= Self::HEADER => {
-                let mut value = bytes.to_vec();
-                value[1..9].copy_from_slice(&count.to_le_bytes());
-                Ok(value)
-            }
-            _ => {
-                let mut record: Record<serde_json::Value> = decode(bytes)?;
-                record.dependents = count;
-                let mut value = vec![Self::LAYOUT];
-                value.extend_from_slice(&count.to_le_bytes());
-                value.extend_from_slice(&record.version.to_le_bytes());
-                serde_json::to_writer(&mut value, &record).map_err(corrupt)?;
-                Ok(value)
-            }
-        }
+        let mut value = if Self::is_current(bytes) {
+            bytes.to_vec()
+        } else {
+            let version = decode::<Legacy>(bytes)?.version;
+            let mut value = vec![Self::LAYOUT];
+            value.extend_from_slice(&0u64.to_le_bytes());
+            value.extend_from_slice(&version.to_le_bytes());
+            value.extend_from_slice(bytes);
+            value
+        };
+        value[1..9].copy_from_slice(&count.to_le_bytes());
+        Ok(value)
     }
 }
 
@@ -214,10 +224,19 @@ fn read_record<F: Fields>(
         .transpose()
 }
 
-fn save<F: Fields>(txn: &WriteTransaction, scope: &str, record: &Record<F>) -> Result<(), StoreError> {
+/// Writes `record`, used by `dependents` others.
+fn save<F: Fields>(
+    txn: &WriteTransaction,
+    scope: &str,
+    record: &Record<F>,
+    dependents: u64,
+) -> Result<(), StoreError> {
     let mut records = txn.open_table(RECORDS).map_err(backend)?;
     records
-        .insert((scope, record.id), StoredRecord::encode(record)?.as_slice())
+        .insert(
+            (scope, record.id),
+            StoredRecord::encode(record, dependents)?.as_slice(),
+        )
         .map_err(backend)?;
     Ok(())
 }
@@ -294,11 +313,10 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
                 date_created: draft.now,
                 last_updated: draft.now,
                 fields: draft.fields,
-                dependents: 0,
                 version: 1,
             };
             count_dependents(txn, &org, &record.links, 1)?;
-            save(txn, &key, &record)?;
+            save(txn, &key, &record, 0)?;
             Ok(record)
         })
         .await
@@ -309,6 +327,16 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         self.read(|txn| {
             let records = txn.open_table(RECORDS).map_err(backend)?;
             read_record(&records, &key, id)
+        })
+        .await
+    }
+
+    async fn dependents(&self, scope: &Scope<F>, id: u64) -> Result<Option<u64>, StoreError> {
+        let key = scope.key();
+        self.read(|txn| {
+            let records = txn.open_table(RECORDS).map_err(backend)?;
+            let found = records.get((key.as_str(), id)).map_err(backend)?;
+            found.map(|bytes| StoredRecord::count(bytes.value())).transpose()
         })
         .await
     }
@@ -347,9 +375,16 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         let key = scope.key();
         let org = scope.org().clone();
         self.write(move |txn| {
-            let mut record: Record<F> = {
+            let (mut record, dependents): (Record<F>, u64) = {
                 let records = txn.open_table(RECORDS).map_err(backend)?;
-                read_record(&records, &key, id)?.ok_or(StoreError::NotFound)?
+                let bytes = records
+                    .get((key.as_str(), id))
+                    .map_err(backend)?
+                    .ok_or(StoreError::NotFound)?;
+                (
+                    StoredRecord::decode(bytes.value())?,
+                    StoredRecord::count(bytes.value())?,
+                )
             };
             if patch.expected.is_some_and(|version| version != record.version) {
                 return Err(StoreError::Conflict);
@@ -382,7 +417,7 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
             }
             record.last_updated = patch.now;
             record.version += 1;
-            save(txn, &key, &record)?;
+            save(txn, &key, &record, dependents)?;
             Ok(record)
         })
         .await
@@ -394,11 +429,20 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         self.write(move |txn| {
             let record: Record<F> = {
                 let mut records = txn.open_table(RECORDS).map_err(backend)?;
-                let record: Record<F> = read_record(&records, &key, id)?.ok_or(StoreError::NotFound)?;
+                let (record, dependents): (Record<F>, u64) = {
+                    let bytes = records
+                        .get((key.as_str(), id))
+                        .map_err(backend)?
+                        .ok_or(StoreError::NotFound)?;
+                    (
+                        StoredRecord::decode(bytes.value())?,
+                        StoredRecord::count(bytes.value())?,
+                    )
+                };
                 if expected.is_some_and(|version| version != record.version) {
                     return Err(StoreError::Conflict);
                 }
-                if record.dependents > 0 {
+                if dependents > 0 {
                     return Err(StoreError::InUse);
                 }
                 records.remove((key.as_str(), id)).map_err(backend)?;
@@ -468,7 +512,7 @@ mod tests {
 
     use super::*;
 
-    fn group(dependents: u64) -> Record<GroupFields> {
+    fn group() -> Record<GroupFields> {
         Record {
             id: 3,
             reference: Reference::parse("G").expect("reference"),
@@ -479,27 +523,31 @@ mod tests {
                 description: None,
             },
             links: Vec::new(),
-            dependents,
             version: 7,
         }
     }
 
     #[test]
     fn the_count_is_rewritten_without_the_json() {
-        let stored = StoredRecord::encode(&group(2)).expect("encode");
+        let stored = StoredRecord::encode(&group(), 2).expect("encode");
         assert_eq!(StoredRecord::count(&stored), Ok(2));
+        assert_eq!(StoredRecord::version(&stored), Ok(7));
         let recounted = StoredRecord::recount(&stored, 5).expect("recount");
         assert_eq!(recounted[StoredRecord::HEADER..], stored[StoredRecord::HEADER..]);
-        assert_eq!(StoredRecord::decode::<GroupFields>(&recounted), Ok(group(5)));
+        assert_eq!(StoredRecord::count(&recounted), Ok(5));
+        assert_eq!(StoredRecord::decode::<GroupFields>(&recounted), Ok(group()));
     }
 
     #[test]
     fn values_of_the_previous_layout_are_read_and_recounted() {
-        let legacy = serde_json::to_vec(&group(2)).expect("json");
-        assert_eq!(StoredRecord::decode::<GroupFields>(&legacy), Ok(group(2)));
-        assert_eq!(StoredRecord::count(&legacy), Ok(2));
-        let recounted = StoredRecord::recount(&legacy, 1).expect("recount");
-        assert_eq!(StoredRecord::decode::<GroupFields>(&recounted), Ok(group(1)));
+        let legacy = br#"{"id":3,"reference":"G","dateCreated":"2020-01-01T00:00:00Z","lastUpdated":"2020-01-01T00:00:00Z","fields":{"name":"Group"},"links":[],"dependents":2}"#;
+        let mut expected = group();
+        expected.version = 0;
+        assert_eq!(StoredRecord::decode::<GroupFields>(legacy), Ok(expected.clone()));
+        assert_eq!(StoredRecord::count(legacy), Ok(2));
+        let recounted = StoredRecord::recount(legacy, 1).expect("recount");
+        assert_eq!(StoredRecord::count(&recounted), Ok(1));
+        assert_eq!(StoredRecord::decode::<GroupFields>(&recounted), Ok(expected));
         assert!(StoredRecord::decode::<GroupFields>(&[1, 0, 0]).is_err());
     }
 }

@@ -97,18 +97,22 @@ pub fn binary(name: &str) -> std::path::PathBuf {
 pub async fn set_faults(table: &str, faults: serde_json::Value) {
     let mut body = faults;
     body["table"] = Value::String(table.to_owned());
-    double_request("POST", "/_double/faults", &body.to_string()).await;
+    double_request(&dynamo_endpoint(), "POST", "/_double/faults", &body.to_string()).await;
 }
 
 /// What the test DynamoDB server counted of `table`'s transactions: `attempted`, `conflicts`
 /// (cancelled), `committed`, `replayed` (answered from a client request token).
 pub async fn transaction_stats(table: &str) -> Value {
-    double_request("GET", &format!("/_double/stats?table={table}"), "").await
+    transaction_stats_at(&dynamo_endpoint(), table).await
 }
 
-async fn double_request(method: &str, path: &str, body: &str) -> Value {
+/// [`transaction_stats`] of the test DynamoDB server at `endpoint`.
+pub async fn transaction_stats_at(endpoint: &str, table: &str) -> Value {
+    double_request(endpoint, "GET", &format!("/_double/stats?table={table}"), "").await
+}
+
+async fn double_request(endpoint: &str, method: &str, path: &str, body: &str) -> Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint = dynamo_endpoint();
     let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(address)
         .await

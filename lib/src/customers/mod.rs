@@ -356,7 +356,13 @@ impl<'a> Customers<'a> {
         let reference = present(input.reference.as_deref(), "reference")?.to_owned();
         present(input.name.as_deref(), "name")?;
         let mut logo = None;
-        let created = self.create_with(&reference, &input, &mut logo).await;
+        let mut retries = Retries::default();
+        let created = loop {
+            let outcome = self.create_with(&reference, &input, &mut logo).await;
+            if let Some(answer) = retries.settle(outcome).await {
+                break answer;
+            }
+        };
         self.keep_logo_if(created.is_ok(), logo).await;
         created
     }

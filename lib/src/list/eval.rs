@@ -80,7 +80,6 @@ mod tests {
                 description: None,
             },
             links: Vec::new(),
-            dependents: 0,
             version: 1,
         }
     }

@@ -37,6 +37,10 @@ pub trait RecordStore<F: Fields>: Send + Sync {
     /// The record with this id, if any (strongly consistent).
     async fn get(&self, scope: &Scope<F>, id: u64) -> Result<Option<Record<F>>, StoreError>;
 
+    /// How many records use record `id` (`None` if there is no such record). Counts are the
+    /// store's, not the record's: kept exact in the same transaction as every link change.
+    async fn dependents(&self, scope: &Scope<F>, id: u64) -> Result<Option<u64>, StoreError>;
+
     /// The records with these ids that exist, in no particular order (strongly consistent).
     async fn get_many(&self, scope: &Scope<F>, ids: &[u64]) -> Result<Vec<Record<F>>, StoreError>;
 

@@ -175,8 +175,53 @@ mod adapter_specific {
         let store = EmbeddedStore::open(dir.path()).expect("open");
         let groups = scope("org-a");
         let group = store.get(&groups, 1).await.expect("get").expect("kept");
-        assert_eq!((group.dependents, group.fields.name.as_str()), (2, "Group"));
+        assert_eq!(group.fields.name.as_str(), "Group");
+        assert_eq!(store.dependents(&groups, 1).await, Ok(Some(2)));
         assert_eq!(group.fields.description, None);
         assert_eq!(store.delete(&groups, 1, None).await, Err(StoreError::InUse));
+    }
+
+    /// A group written before groups had dependents shards (an import writes none): customers
+    /// still join it (counted on the group's record), and it cannot be deleted until they leave.
+    #[tokio::test]
+    async fn dynamo_groups_without_dependents_shards_still_count() {
+        use customer_api::customers::CustomerFields;
+        use customer_api::model::{Record, StoreError};
+
+        let (client, table) = fresh_table().await;
+        let store = DynamoStore::new(client, table, 1);
+        let groups = scope("org-a");
+        let customers: Scope<CustomerFields> = Scope::new(&Organization::parse("org-a").expect("org"));
+        let draft = draft("Old".into(), 0);
+        let old = Record {
+            id: 1,
+            reference: draft.reference,
+            date_created: draft.now,
+            last_updated: draft.now,
+            fields: draft.fields,
+            links: Vec::new(),
+            version: 0,
+        };
+        store.import(&groups, &[old]).await.expect("import");
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let customer = Draft {
+                reference: Reference::parse(&format!("C{i}")).expect("reference"),
+                fields: CustomerFields {
+                    name: Name::parse("c").ok(),
+                    category_id: Some(1),
+                    ..CustomerFields::default()
+                },
+                now: Timestamp::from_unix_seconds(1_500_000_000).expect("time"),
+            };
+            ids.push(store.create(&customers, customer).await.expect("joins").id);
+        }
+        assert_eq!(store.dependents(&groups, 1).await, Ok(Some(3)));
+        assert_eq!(store.delete(&groups, 1, None).await, Err(StoreError::InUse));
+        for id in ids {
+            store.delete(&customers, id, None).await.expect("leaves");
+        }
+        assert_eq!(store.dependents(&groups, 1).await, Ok(Some(0)));
+        store.delete(&groups, 1, None).await.expect("free now");
     }
 }

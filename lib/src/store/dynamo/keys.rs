@@ -6,13 +6,14 @@
 //! | reference guard | `<org>#<kind>#ref#<reference>` | `guard` |
 //! | id counter | `<org>#<kind>#next-id` | `counter` |
 //! | record count, in shards | `<org>#<kind>#count` | `counter` (shard 0), `counter#1` … `counter#7` |
+//! | a group's dependents count, shards 1–7 (shard 0 is the record's `dependents`) | `<org>#group#<id>#dependents` | `shard#1` … `shard#7` |
 //! | reference data | `<org>#reference-data` | `reference-data` |
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::model::Organization;
+use crate::model::{Kind, Organization};
 
 /// A DynamoDB item, or a key.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -78,6 +79,26 @@ pub(super) fn count_key(scope_key: &str, shard: u32) -> Item {
     let mut item = key(count_partition(scope_key), COUNTER_SK);
     item.insert("sk".to_owned(), s(sk));
     item
+}
+
+/// Over how many places a record's dependents are counted: a group's over its record (shard 0,
+/// the `dependents` attribute) and seven shard items written with it, so that many customers
+/// joining one group at once do not queue on one item; a customer (as a parent) on its record.
+pub(super) fn dependent_shards(kind: Kind) -> u32 {
+    match kind {
+        Kind::Group => 8,
+        Kind::Customer => 1,
+    }
+}
+
+/// The partition of record `id`'s dependents shards.
+pub(super) fn dependents_partition(scope_key: &str, id: u64) -> String {
+    format!("{scope_key}#{id}#dependents")
+}
+
+/// The key of dependents shard `shard` (1 or more) of record `id`.
+pub(super) fn dependents_key(scope_key: &str, id: u64, shard: u32) -> Item {
+    key(dependents_partition(scope_key, id), &format!("shard#{shard}"))
 }
 
 /// The key of the organization's reference data.

@@ -28,10 +28,10 @@ use aws_sdk_dynamodb::types::{
 use tokio::sync::Mutex;
 
 pub use item::SYSTEM_ATTRIBUTES;
-use item::{links_attribute, parse_record, patch_attributes, record_item};
+use item::{links_attribute, number, parse_record, patch_attributes, record_item};
 use keys::{
-    COUNT_SHARDS, Item, count_key, count_partition, guard_key, id_counter_key, n, record_key,
-    reference_data_key, s,
+    COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
+    guard_key, id_counter_key, n, record_key, reference_data_key, s,
 };
 use plan::{Bounds, IndexRange, Plan};
 pub use table::{TableDefinition, ensure_table};
@@ -40,11 +40,11 @@ use transact::{Outcome, Role, outcome};
 use super::{ListPage, RecordStore};
 use crate::list::{ListQuery, Order};
 use crate::model::{
-    Check, Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
-    reference_key, scope_key,
+    Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError,
+    link_changes, reference_key, scope_key,
 };
 use crate::reference_data::{ReferenceData, ReferenceDataStore};
-use crate::retry::{ATTEMPTS, pause};
+use crate::retry::{Retries, WRITE_BUDGET};
 use crate::values::Reference;
 
 /// The DynamoDB store.
@@ -96,10 +96,8 @@ impl DynamoStore {
         }
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
-            for attempt in 0..ATTEMPTS * 2 {
-                if pending.is_empty() {
-                    break;
-                }
+            let mut retries = Retries::default();
+            loop {
                 let out = self
                     .client
                     .batch_write_item()
@@ -111,12 +109,12 @@ impl DynamoStore {
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
-                if !pending.is_empty() {
-                    pause(attempt).await;
+                if pending.is_empty() {
+                    break;
                 }
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Backend("import kept being throttled".into()));
+                if !retries.again().await {
+                    return Err(StoreError::Backend("import kept being throttled".into()));
+                }
             }
         }
         let last_id = records.iter().map(|r| r.id).max().unwrap_or(0);
@@ -230,39 +228,58 @@ impl DynamoStore {
         ))
     }
 
-    /// `ADD dependents :delta` on each linked record, which must exist (and, for a record the
-    /// write was decided on, be at the version read: a transaction may name an item only once).
+    /// `ADD :delta` to the dependents count of each linked record, which must exist (and, for a
+    /// record the write was decided on, be at the version read: a transaction may name an item
+    /// only once). A group's count goes to one of its shards at random; `pinned` links go to the
+    /// record itself (shard 0), for groups written before they had shard items.
     fn link_updates(
         &self,
         org: &Organization,
         links: &[Link],
         delta: i64,
         checks: &[Check],
+        pinned: &[Link],
     ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
         links
             .iter()
             .map(|link| {
-                let check = checks.iter().find(|c| c.link == *link);
-                let mut update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(record_key(&scope_key(org, link.kind), link.id)))
-                    .update_expression("ADD #d :delta")
-                    .condition_expression(check.map_or_else(
-                        || "attribute_exists(pk)".to_owned(),
-                        |c| version_condition(c.version),
-                    ))
-                    .expression_attribute_names("#d", "dependents")
-                    .expression_attribute_values(":delta", n(delta));
-                if let Some(check) = check {
-                    update = update.expression_attribute_names("#ver", "version");
-                    if check.version > 0 {
+                let scope_key = scope_key(org, link.kind);
+                let shards = dependent_shards(link.kind);
+                let shard = if pinned.contains(link) {
+                    0
+                } else {
+                    u32::try_from(crate::retry::random_below(u64::from(shards))).unwrap_or(0)
+                };
+                let role = if delta > 0 {
+                    Role::Link(*link, shard)
+                } else {
+                    Role::Unlink(*link, shard)
+                };
+                let update = if shard > 0 {
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(dependents_key(&scope_key, link.id, shard)))
+                        .update_expression("ADD #v :delta")
+                        .condition_expression("attribute_exists(pk)")
+                        .expression_attribute_names("#v", "value")
+                        .expression_attribute_values(":delta", n(delta))
+                } else {
+                    let check = checks.iter().find(|c| c.link == *link);
+                    let mut update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(record_key(&scope_key, link.id)))
+                        .update_expression("ADD #d :delta")
+                        .condition_expression(check.map_or_else(
+                            || "attribute_exists(pk)".to_owned(),
+                            |c| version_condition(c.version),
+                        ))
+                        .expression_attribute_names("#d", "dependents")
+                        .expression_attribute_values(":delta", n(delta));
+                    if let Some(check) = check {
+                        update = update.expression_attribute_names("#ver", "version");
                         update = update.expression_attribute_values(":ver", n(check.version));
                     }
-                }
-                let role = if delta > 0 {
-                    Role::Link(*link)
-                } else {
-                    Role::Unlink
+                    update
                 };
                 Ok((
                     role,
@@ -272,6 +289,72 @@ impl DynamoStore {
                 ))
             })
             .collect()
+    }
+
+    /// The dependents shards (1 and up) of a new record of `kind`, each at 0.
+    fn new_shards(
+        &self,
+        scope_key: &str,
+        kind: Kind,
+        id: u64,
+    ) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
+        (1..dependent_shards(kind))
+            .map(|shard| {
+                let mut item = dependents_key(scope_key, id, shard);
+                item.insert("value".into(), n(0));
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(building)?;
+                Ok((Role::Shard, TransactWriteItem::builder().put(put).build()))
+            })
+            .collect()
+    }
+
+    /// Commits the transaction `build` makes, again with a link pinned to its record's own count
+    /// when its shard item does not exist (a group written before shards existed).
+    async fn commit_linked(
+        &self,
+        build: impl Fn(&[Link]) -> Result<Vec<(Role, TransactWriteItem)>, StoreError>,
+    ) -> Result<Outcome, StoreError> {
+        let mut pinned = Vec::new();
+        loop {
+            match self.commit(build(&pinned)?).await? {
+                Outcome::ConditionFailed(Role::Link(link, shard) | Role::Unlink(link, shard))
+                    if shard > 0 && !pinned.contains(&link) =>
+                {
+                    pinned.push(link);
+                }
+                outcome => return Ok(outcome),
+            }
+        }
+    }
+
+    /// The dependents shard items of record `id` (shard 1 and up): their keys and counts.
+    async fn shard_counts(&self, scope_key: &str, id: u64) -> Result<Vec<(Item, i64)>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(dependents_partition(scope_key, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out
+            .items()
+            .iter()
+            .map(|item| {
+                let key: Item = item
+                    .iter()
+                    .filter(|(name, _)| *name == "pk" || *name == "sk")
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect();
+                (key, number(item, "value").unwrap_or(0))
+            })
+            .collect())
     }
 
     async fn transact(&self, actions: Vec<(Role, TransactWriteItem)>) -> Result<Outcome, StoreError> {
@@ -490,7 +573,8 @@ impl DynamoStore {
         id: u64,
         set: &Assignments,
     ) -> Result<Record<F>, StoreError> {
-        for attempt in 0..ATTEMPTS {
+        let mut retries = Retries::within(WRITE_BUDGET);
+        loop {
             let out = self
                 .client
                 .update_item()
@@ -509,14 +593,15 @@ impl DynamoStore {
                     Some(e) if e.is_conditional_check_failed_exception() => {
                         return Err(self.lost_condition(scope, id).await);
                     }
-                    Some(e) if e.is_transaction_conflict_exception() => pause(attempt).await,
+                    Some(e) if e.is_transaction_conflict_exception() => {
+                        if !retries.again().await {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
                     _ => return Err(backend(error)),
                 },
             }
         }
-        Err(StoreError::Backend(
-            "update kept conflicting with transactions".into(),
-        ))
     }
 
     /// Whether the linked record exists.
@@ -557,9 +642,10 @@ impl DynamoStore {
                     .set_key(Some(record_key(&scope_key(org, check.link.kind), check.link.id)))
                     .condition_expression(version_condition(check.version))
                     .expression_attribute_names("#ver", "version")
-                    .set_expression_attribute_values(
-                        (check.version > 0).then(|| HashMap::from([(":ver".to_owned(), n(check.version))])),
-                    )
+                    .set_expression_attribute_values(Some(HashMap::from([(
+                        ":ver".to_owned(),
+                        n(check.version),
+                    )])))
                     .build()
                     .map_err(building)?;
                 Ok((
@@ -573,21 +659,24 @@ impl DynamoStore {
     /// Runs a transaction until it commits or fails a condition; conflicts with transactions in
     /// flight on the same items are retried with jittered backoff (nothing the write was decided
     /// on is known to have changed).
+    /// When the budget is spent, the caller reads again and decides anew (`Conflict`).
     async fn commit(&self, actions: Vec<(Role, TransactWriteItem)>) -> Result<Outcome, StoreError> {
-        for attempt in 0..ATTEMPTS {
+        let mut retries = Retries::within(WRITE_BUDGET);
+        loop {
             match self.transact(actions.clone()).await? {
-                Outcome::Conflict => pause(attempt).await,
+                Outcome::Conflict if retries.again().await => {}
+                Outcome::Conflict => return Err(StoreError::Conflict),
                 outcome => return Ok(outcome),
             }
         }
-        Err(StoreError::Backend("transaction kept conflicting".into()))
     }
 }
 
-/// `version = :ver`, or no version at all for 0 (records written before versions existed).
+/// The record exists at `version = :ver` (for 0, also with no version at all: records written
+/// before versions existed). Its users set `#ver` and `:ver`.
 fn version_condition(version: u64) -> String {
     if version == 0 {
-        "attribute_exists(pk) AND attribute_not_exists(#ver)".to_owned()
+        "attribute_exists(pk) AND (attribute_not_exists(#ver) OR #ver = :ver)".to_owned()
     } else {
         "attribute_exists(pk) AND #ver = :ver".to_owned()
     }
@@ -621,9 +710,7 @@ impl Assignments {
         };
         if let Some(version) = expected {
             set.condition = version_condition(version);
-            if version > 0 {
-                set.values.insert(":ver".into(), n(version));
-            }
+            set.values.insert(":ver".into(), n(version));
         }
         for (i, (name, value)) in patch_attributes::<F>(&patch.fields)?.into_iter().enumerate() {
             set.assign(&format!("f{i}"), name, value);
@@ -658,29 +745,62 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             last_updated: draft.now,
             fields: draft.fields,
             links,
-            dependents: 0,
             version: 1,
         };
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record_item(scope, &record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(building)?;
-        let mut actions = vec![
-            (Role::Record, TransactWriteItem::builder().put(put).build()),
-            self.guard_put(&scope_key, record.reference.as_str(), record.id)?,
-            self.count_update(&scope_key, 1)?,
-        ];
-        actions.extend(self.link_updates(scope.org(), &record.links, 1, &[])?);
-        match self.commit(actions).await? {
+        let item = record_item(scope, &record)?;
+        let outcome = self
+            .commit_linked(|pinned| {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(building)?;
+                let mut actions = vec![
+                    (Role::Record, TransactWriteItem::builder().put(put).build()),
+                    self.guard_put(&scope_key, record.reference.as_str(), record.id)?,
+                    self.count_update(&scope_key, 1)?,
+                ];
+                actions.extend(self.new_shards(&scope_key, F::KIND, record.id)?);
+                actions.extend(self.link_updates(scope.org(), &record.links, 1, &[], pinned)?);
+                Ok(actions)
+            })
+            .await?;
+        match outcome {
             Outcome::Done => Ok(record),
             Outcome::ConditionFailed(Role::NewGuard) => Err(StoreError::NotUnique),
-            Outcome::ConditionFailed(Role::Link(link)) => Err(StoreError::MissingLink(link)),
+            Outcome::ConditionFailed(Role::Link(link, _)) => Err(StoreError::MissingLink(link)),
             Outcome::ConditionFailed(_) | Outcome::Conflict => {
                 Err(StoreError::Backend(format!("id {} is already taken", record.id)))
             }
         }
+    }
+
+    async fn dependents(&self, scope: &Scope<F>, id: u64) -> Result<Option<u64>, StoreError> {
+        let scope_key = scope.key();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&scope_key, id)))
+            .projection_expression("pk, dependents")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let mut total = number(&item, "dependents").unwrap_or(0);
+        if dependent_shards(F::KIND) > 1 {
+            total += self
+                .shard_counts(&scope_key, id)
+                .await?
+                .iter()
+                .map(|(_, count)| count)
+                .sum::<i64>();
+        }
+        Ok(Some(u64::try_from(total).unwrap_or(0)))
     }
 
     async fn get(&self, scope: &Scope<F>, id: u64) -> Result<Option<Record<F>>, StoreError> {
@@ -734,7 +854,8 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                     .build()
                     .map_err(building)?,
             );
-            for attempt in 0..ATTEMPTS {
+            let mut retries = Retries::default();
+            loop {
                 let Some(keys) = request.take() else { break };
                 let out = self
                     .client
@@ -754,12 +875,9 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(&self.table))
                     .filter(|k| !k.keys().is_empty());
-                if request.is_some() {
-                    pause(attempt).await;
+                if request.is_some() && !retries.again().await {
+                    return Err(StoreError::Backend("batch read kept being throttled".into()));
                 }
-            }
-            if request.is_some() {
-                return Err(StoreError::Backend("batch read kept being throttled".into()));
             }
         }
         Ok(found)
@@ -800,7 +918,6 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             return self.update_in_place(scope, id, &set).await;
         }
 
-        let mut actions = Vec::new();
         let mut guards = Vec::new();
         if let Some((old, new)) = &rename {
             set.assign("ref", "reference".into(), s(new.as_str()));
@@ -812,19 +929,15 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             guards.push(self.guard_delete(&scope_key, old.as_str(), id)?);
             guards.push(self.guard_put(&scope_key, new.as_str(), id)?);
         }
-        let mut link_actions = Vec::new();
-        let mut linked = Vec::new();
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
         if let Some((old, new)) = &relink {
             set.assign("links", "links".into(), links_attribute(new));
-            let (removed, added) = link_changes(old, new);
-            link_actions.extend(self.link_updates(scope.org(), &removed, -1, &patch.checks)?);
-            link_actions.extend(self.link_updates(scope.org(), &added, 1, &patch.checks)?);
-            linked.extend(removed.into_iter().chain(added));
+            (removed, added) = link_changes(old, new);
         }
         let checks: Vec<Check> = patch
             .checks
             .iter()
-            .filter(|c| !linked.contains(&c.link))
+            .filter(|c| !removed.contains(&c.link) && !added.contains(&c.link))
             .copied()
             .collect();
         let update = Update::builder()
@@ -836,14 +949,23 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             .set_expression_attribute_values(Some(set.values))
             .build()
             .map_err(building)?;
-        actions.push((Role::Record, TransactWriteItem::builder().update(update).build()));
-        actions.extend(guards);
-        actions.extend(link_actions);
-        actions.extend(self.checks(scope.org(), &checks)?);
-        match self.commit(actions).await? {
+        let outcome = self
+            .commit_linked(|pinned| {
+                let mut actions = vec![(
+                    Role::Record,
+                    TransactWriteItem::builder().update(update.clone()).build(),
+                )];
+                actions.extend(guards.iter().cloned());
+                actions.extend(self.link_updates(scope.org(), &removed, -1, &patch.checks, pinned)?);
+                actions.extend(self.link_updates(scope.org(), &added, 1, &patch.checks, pinned)?);
+                actions.extend(self.checks(scope.org(), &checks)?);
+                Ok(actions)
+            })
+            .await?;
+        match outcome {
             Outcome::Done => self.get(scope, id).await?.ok_or(StoreError::NotFound),
             Outcome::ConditionFailed(Role::NewGuard) => Err(StoreError::NotUnique),
-            Outcome::ConditionFailed(Role::Link(link)) if patch.checks.iter().any(|c| c.link == link) => {
+            Outcome::ConditionFailed(Role::Link(link, _)) if patch.checks.iter().any(|c| c.link == link) => {
                 let exists = self.exists(scope.org(), link).await?;
                 Err(if exists {
                     StoreError::Conflict
@@ -851,7 +973,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                     StoreError::MissingLink(link)
                 })
             }
-            Outcome::ConditionFailed(Role::Link(link)) => Err(StoreError::MissingLink(link)),
+            Outcome::ConditionFailed(Role::Link(link, _)) => Err(StoreError::MissingLink(link)),
             Outcome::ConditionFailed(Role::Record) => Err(self.lost_condition(scope, id).await),
             Outcome::ConditionFailed(_) | Outcome::Conflict => Err(StoreError::Conflict),
         }
@@ -859,26 +981,45 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
 
     async fn delete(&self, scope: &Scope<F>, id: u64, expected: Option<u64>) -> Result<(), StoreError> {
         let scope_key = scope.key();
-        let current: Record<F> = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&scope_key, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let item = out.item.ok_or(StoreError::NotFound)?;
+        let own_count = number(&item, "dependents");
+        let current: Record<F> = parse_record(item)?;
         if expected.is_some_and(|version| version != current.version) {
             return Err(StoreError::Conflict);
         }
-        if current.dependents > 0 {
+        let shards = if dependent_shards(F::KIND) > 1 {
+            self.shard_counts(&scope_key, id).await?
+        } else {
+            Vec::new()
+        };
+        if own_count.unwrap_or(0) + shards.iter().map(|(_, count)| count).sum::<i64>() > 0 {
             return Err(StoreError::InUse);
         }
+        // Every count read must be unchanged when the delete commits: a customer joining
+        // meanwhile makes it fail, and the group is then in use.
         let mut delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(record_key(&scope_key, id)))
-            .condition_expression(format!(
-                "{} AND (attribute_not_exists(#d) OR #d = :zero)",
-                version_condition(current.version)
-            ))
             .expression_attribute_names("#ver", "version")
-            .expression_attribute_names("#d", "dependents")
-            .expression_attribute_values(":zero", n(0));
-        if current.version > 0 {
-            delete = delete.expression_attribute_values(":ver", n(current.version));
-        }
+            .expression_attribute_names("#d", "dependents");
+        let counted = match own_count {
+            Some(count) => {
+                delete = delete.expression_attribute_values(":d", n(count));
+                "#d = :d"
+            }
+            None => "attribute_not_exists(#d)",
+        };
+        delete = delete.condition_expression(format!("{} AND {counted}", version_condition(current.version)));
+        delete = delete.expression_attribute_values(":ver", n(current.version));
         let mut actions = vec![
             (
                 Role::Record,
@@ -889,12 +1030,29 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             self.guard_delete(&scope_key, current.reference.as_str(), id)?,
             self.count_update(&scope_key, -1)?,
         ];
-        actions.extend(self.link_updates(scope.org(), &current.links, -1, &[])?);
-        match self.commit(actions).await? {
+        for (key, count) in &shards {
+            let shard = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "value")
+                .expression_attribute_values(":v", n(*count))
+                .build()
+                .map_err(building)?;
+            actions.push((Role::Shard, TransactWriteItem::builder().delete(shard).build()));
+        }
+        let outcome = self
+            .commit_linked(|pinned| {
+                let mut all = actions.clone();
+                all.extend(self.link_updates(scope.org(), &current.links, -1, &[], pinned)?);
+                Ok(all)
+            })
+            .await?;
+        match outcome {
             Outcome::Done => Ok(()),
-            Outcome::ConditionFailed(Role::Record) => match self.get(scope, id).await? {
+            Outcome::ConditionFailed(Role::Record | Role::Shard) => match self.dependents(scope, id).await? {
                 None => Err(StoreError::NotFound),
-                Some(now) if now.dependents > 0 => Err(StoreError::InUse),
+                Some(count) if count > 0 => Err(StoreError::InUse),
                 Some(_) => Err(StoreError::Conflict),
             },
             Outcome::ConditionFailed(_) | Outcome::Conflict => Err(StoreError::Conflict),

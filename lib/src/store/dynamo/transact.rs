@@ -15,10 +15,12 @@ pub(super) enum Role {
     OldGuard,
     /// The scope's record count.
     Count,
-    /// Counting a new dependent on a linked record (which must exist).
-    Link(Link),
-    /// Releasing a linked record.
-    Unlink,
+    /// Counting a new dependent on a linked record (which must exist), on one of its shards.
+    Link(Link, u32),
+    /// Releasing a linked record, on one of its shards.
+    Unlink(Link, u32),
+    /// Writing a new record's dependents shard.
+    Shard,
     /// A record the write was decided on, which must be unchanged.
     Check,
 }
@@ -84,7 +86,7 @@ mod tests {
             kind: Kind::Group,
             id: 3,
         };
-        let roles = [Role::Record, Role::NewGuard, Role::Count, Role::Link(link)];
+        let roles = [Role::Record, Role::NewGuard, Role::Count, Role::Link(link, 0)];
         assert_eq!(
             outcome(
                 &roles,
@@ -97,7 +99,7 @@ mod tests {
                 &roles,
                 &cancelled(&["None", "None", "None", "ConditionalCheckFailed"])
             ),
-            Some(Outcome::ConditionFailed(Role::Link(link)))
+            Some(Outcome::ConditionFailed(Role::Link(link, 0)))
         );
     }
 
