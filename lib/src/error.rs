@@ -56,6 +56,12 @@ pub enum ApiError {
     /// The record could not be deleted (other records still use it).
     #[error("Failed to delete instance{}", .0.sentence_end())]
     DeleteFailed(Resource),
+    /// The record is not at a version the request's `If-Match` names (beyond the reference).
+    #[error("The {} has changed since the version given in If-Match.", .0.label())]
+    PreconditionFailed(Resource),
+    /// A header the API reads is malformed (beyond the reference).
+    #[error("The {0} header you provided is not valid for this request.")]
+    InvalidHeader(&'static str),
     /// Other requests kept changing the record while this one was retried (beyond the
     /// reference: answered only when every retry lost its race).
     #[error("The {} was changed by other requests at the same time; please retry.", .0.label())]
@@ -111,6 +117,8 @@ impl ApiError {
             ApiError::SaveFailed(_) => "save_failed",
             ApiError::DeleteFailed(_) => "delete_failed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
+            ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::ExceededFileSize => "exceeded_file_size",
             ApiError::UnsupportedFileType => "unsupported_file_type",
             ApiError::Unauthorized => "invalid_token",
@@ -126,6 +134,7 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::PayloadTooLarge => 413,
             ApiError::Conflict(_) => 409,
+            ApiError::PreconditionFailed(_) => 412,
             ApiError::ServerError => 500,
             _ => 400,
         }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Resource};
-use crate::input::{JsonInput, Target};
+use crate::input::{JsonInput, Precondition, Target};
 use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, Paging};
 use crate::model::{Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use crate::retry::Retries;
@@ -293,11 +293,19 @@ impl<'a> Groups<'a> {
     }
 
     /// Updates the addressed group; `reference` and `name` are required, `description` optional.
-    pub async fn update(&self, target: &Target, input: GroupInput) -> Result<Group, ApiError> {
+    pub async fn update(
+        &self,
+        target: &Target,
+        input: GroupInput,
+        precondition: Option<&Precondition>,
+    ) -> Result<Group, ApiError> {
         let checked = input.check()?;
         let mut retries = Retries::default();
         loop {
             let outcome = match self.find(target).await {
+                Ok(current) if precondition.is_some_and(|p| !p.admits(current.version)) => {
+                    Err(ApiError::PreconditionFailed(Resource::CustomerGroup))
+                }
                 Ok(current) => {
                     let patch = Patch {
                         fields: checked.patch(),
@@ -321,7 +329,12 @@ impl<'a> Groups<'a> {
     }
 
     /// Creates the group with this reference, or updates it. Returns whether it was created.
-    pub async fn upsert(&self, reference: &str, mut input: GroupInput) -> Result<(Group, bool), ApiError> {
+    pub async fn upsert(
+        &self,
+        reference: &str,
+        mut input: GroupInput,
+        precondition: Option<&Precondition>,
+    ) -> Result<(Group, bool), ApiError> {
         if input.reference.as_deref().is_some_and(|r| r != reference) {
             return Err(ApiError::InvalidParam(vec!["reference".into()]));
         }
@@ -330,7 +343,7 @@ impl<'a> Groups<'a> {
         let target = Target::Reference(reference.to_owned());
         let mut retries = Retries::default();
         loop {
-            let outcome = self.upsert_once(reference, &target, &checked).await;
+            let outcome = self.upsert_once(reference, &target, &checked, precondition).await;
             if let Some(answer) = retries.settle(outcome).await {
                 return answer;
             }
@@ -343,6 +356,7 @@ impl<'a> Groups<'a> {
         reference: &str,
         target: &Target,
         checked: &Checked,
+        precondition: Option<&Precondition>,
     ) -> Result<(Group, bool), ApiError> {
         let raced = ApiError::Conflict(Resource::CustomerGroup);
         let existing = self
@@ -350,6 +364,14 @@ impl<'a> Groups<'a> {
             .find_by_reference(&self.scope, reference)
             .await
             .map_err(|e| self.fail(e, target))?;
+        let admitted = match (&existing, precondition) {
+            (_, None) => true,
+            (Some(existing), Some(p)) => p.admits(existing.version),
+            (None, Some(_)) => false,
+        };
+        if !admitted {
+            return Err(ApiError::PreconditionFailed(Resource::CustomerGroup));
+        }
         if let Some(existing) = existing {
             let patch = Patch {
                 fields: checked.patch(),
@@ -377,10 +399,13 @@ impl<'a> Groups<'a> {
     }
 
     /// Deletes the addressed group.
-    pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
+    pub async fn delete(&self, target: &Target, precondition: Option<&Precondition>) -> Result<(), ApiError> {
         let mut retries = Retries::default();
         loop {
             let outcome = match self.find(target).await {
+                Ok(current) if precondition.is_some_and(|p| !p.admits(current.version)) => {
+                    Err(ApiError::PreconditionFailed(Resource::CustomerGroup))
+                }
                 Ok(current) => self
                     .store
                     .delete(&self.scope, current.id, Some(current.version))

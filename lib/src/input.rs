@@ -38,6 +38,57 @@ impl fmt::Display for Target {
     }
 }
 
+/// An `If-Match` header: the write goes ahead only if the record is at one of these versions
+/// (entity tags `"<version>"`, as the `ETag` header gives them), or exists at all (`*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `*`: any current version.
+    Exists,
+    /// The versions named; tags that are not ours (or weak ones, which `If-Match` never matches)
+    /// match nothing.
+    Versions(Vec<u64>),
+}
+
+impl Precondition {
+    /// Reads an `If-Match` value: `*`, or a comma-separated list of entity tags.
+    pub fn parse(header: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::InvalidHeader("If-Match");
+        let header = header.trim();
+        if header == "*" {
+            return Ok(Precondition::Exists);
+        }
+        let mut versions = Vec::new();
+        for tag in header.split(',').map(str::trim) {
+            let (weak, quoted) = match tag.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, tag),
+            };
+            let opaque = quoted
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| !t.contains('"'))
+                .ok_or_else(bad)?;
+            if let (false, Ok(version)) = (weak, opaque.parse::<u64>()) {
+                versions.push(version);
+            }
+        }
+        Ok(Precondition::Versions(versions))
+    }
+
+    /// Whether a record at `version` satisfies it.
+    pub fn admits(&self, version: u64) -> bool {
+        match self {
+            Precondition::Exists => true,
+            Precondition::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// The `ETag` of a record at `version`.
+pub fn entity_tag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
 /// Checks parameter names: unknown ones are `invalid_param` (all of them, in order), a repeated
 /// one is `invalid_param_type`.
 pub fn check_names<'a>(
@@ -115,6 +166,24 @@ mod tests {
         for bad in ["0", "-1", "+1", "abc", "1.5", "99999999999999999999999", ""] {
             assert_eq!(Target::id(bad), Err(ApiError::bad_type("id")), "{bad}");
         }
+    }
+
+    #[test]
+    fn if_match_headers() {
+        assert_eq!(Precondition::parse("*"), Ok(Precondition::Exists));
+        assert_eq!(
+            Precondition::parse(r#""3", W/"4", "x", "5""#),
+            Ok(Precondition::Versions(vec![3, 5]))
+        );
+        assert!(Precondition::parse(r#""7""#).is_ok_and(|p| p.admits(7) && !p.admits(8)));
+        for bad in ["3", r#""3"#, r#"W/3"#, "", r#""3"x"#, r#""3", 4"#] {
+            assert_eq!(
+                Precondition::parse(bad),
+                Err(ApiError::InvalidHeader("If-Match")),
+                "{bad}"
+            );
+        }
+        assert_eq!(entity_tag(12), r#""12""#);
     }
 
     #[test]

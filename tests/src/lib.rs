@@ -244,6 +244,8 @@ pub struct Reply {
     pub body: Value,
     /// Content type.
     pub content_type: String,
+    /// The `ETag` header, if any.
+    pub etag: Option<String>,
 }
 
 /// Calls the API in-process through the local API Gateway stand-in, exactly as `local-api` does.
@@ -358,8 +360,26 @@ impl TestApi {
         body: &[u8],
         content_type: &str,
     ) -> Reply {
-        let response = self.respond(method, path, token, body, content_type).await;
+        self.call_with(method, path, token, body, content_type, &[]).await
+    }
+
+    /// Like `call`, with more request headers.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let response = self.respond(method, path, token, body, content_type, extra).await;
         let status = response.status().as_u16();
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let content_type = response
             .headers()
             .get("content-type")
@@ -371,6 +391,7 @@ impl TestApi {
             status,
             body,
             content_type,
+            etag,
         }
     }
 
@@ -384,7 +405,7 @@ impl TestApi {
         body: &[u8],
         content_type: &str,
     ) -> u16 {
-        let response = self.respond(method, path, token, body, content_type).await;
+        let response = self.respond(method, path, token, body, content_type, &[]).await;
         response.status().as_u16()
     }
 
@@ -395,9 +416,11 @@ impl TestApi {
         token: Option<&str>,
         body: &[u8],
         content_type: &str,
+        extra: &[(&str, &str)],
     ) -> lambda_http::Response<lambda_http::Body> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        headers.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
         if let Some(token) = token {
             headers.push(("authorization".to_owned(), format!("Bearer {token}")));
         }

@@ -17,7 +17,7 @@ pub use view::Customer;
 
 use crate::error::{ApiError, Resource};
 use crate::groups::GroupFields;
-use crate::input::Target;
+use crate::input::{Precondition, Target};
 use crate::list::{IdSet, ListQuery, ListSpec, Paging};
 use crate::logos::{LogoPath, Logos};
 use crate::model::{Check, Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
@@ -430,12 +430,20 @@ impl<'a> Customers<'a> {
 
     /// Applies a partial update to the addressed customer: read, decide, write conditioned on
     /// what was read, again from a fresh read when another write came first.
-    pub async fn update(&self, target: &Target, input: CustomerInput) -> Result<Customer, ApiError> {
+    pub async fn update(
+        &self,
+        target: &Target,
+        input: CustomerInput,
+        precondition: Option<&Precondition>,
+    ) -> Result<Customer, ApiError> {
         let mut logo = None;
         let mut retries = Retries::default();
         let updated = loop {
             let outcome = match self.find(target).await {
-                Ok(current) => self.update_record(target, &current, &input, &mut logo).await,
+                Ok(current) => {
+                    self.update_record(target, &current, &input, precondition, &mut logo)
+                        .await
+                }
                 Err(error) => Err(error),
             };
             if let Some(answer) = retries.settle(outcome).await {
@@ -451,8 +459,12 @@ impl<'a> Customers<'a> {
         target: &Target,
         current: &Record<CustomerFields>,
         input: &CustomerInput,
+        precondition: Option<&Precondition>,
         logo: &mut Option<LogoPath>,
     ) -> Result<Customer, ApiError> {
+        if precondition.is_some_and(|p| !p.admits(current.version)) {
+            return Err(ApiError::PreconditionFailed(Resource::Customer));
+        }
         let reference = match input.reference.as_deref() {
             Some(sent) => Some(present(Some(sent), "reference")?),
             None => None,
@@ -477,7 +489,7 @@ impl<'a> Customers<'a> {
             reference,
             fields: patch,
             now: Timestamp::now(),
-            expected: (derived || logo.is_some()).then_some(current.version),
+            expected: (precondition.is_some() || derived || logo.is_some()).then_some(current.version),
             checks,
         };
         let record = self
@@ -496,6 +508,7 @@ impl<'a> Customers<'a> {
         &self,
         reference: &str,
         mut input: CustomerInput,
+        precondition: Option<&Precondition>,
     ) -> Result<(Customer, bool), ApiError> {
         if input.reference.as_deref().is_some_and(|r| r != reference) {
             return Err(ApiError::InvalidParam(vec!["reference".into()]));
@@ -508,10 +521,16 @@ impl<'a> Customers<'a> {
         let mut retries = Retries::default();
         let answer = loop {
             let outcome = match self.find(&target).await {
-                Ok(current) => match self.update_record(&target, &current, &input, &mut logo).await {
+                Ok(current) => match self
+                    .update_record(&target, &current, &input, precondition, &mut logo)
+                    .await
+                {
                     Err(error) if error == missing => Err(raced.clone()),
                     updated => updated.map(|customer| (customer, false)),
                 },
+                Err(error) if error == missing && precondition.is_some() => {
+                    Err(ApiError::PreconditionFailed(Resource::Customer))
+                }
                 Err(error) if error == missing => match present(input.name.as_deref(), "name") {
                     Err(error) => Err(error),
                     Ok(_) => match self.create_with(reference, &input, &mut logo).await {
@@ -531,10 +550,13 @@ impl<'a> Customers<'a> {
 
     /// Deletes the addressed customer (the version read: its links and logo are the ones
     /// released); `delete_failed` while it has sub-customers.
-    pub async fn delete(&self, target: &Target) -> Result<(), ApiError> {
+    pub async fn delete(&self, target: &Target, precondition: Option<&Precondition>) -> Result<(), ApiError> {
         let mut retries = Retries::default();
         loop {
             let outcome = match self.find(target).await {
+                Ok(customer) if precondition.is_some_and(|p| !p.admits(customer.version)) => {
+                    Err(ApiError::PreconditionFailed(Resource::Customer))
+                }
                 Ok(customer) => match self
                     .store
                     .delete(&self.scope, customer.id, Some(customer.version))

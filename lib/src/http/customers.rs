@@ -3,7 +3,8 @@
 use lambda_http::{Body, Request, Response};
 
 use super::{
-    App, DELETED, ListBody, body, content_type, json_response, path, query, reference_target, target,
+    App, DELETED, ListBody, body, content_type, json_response, path, precondition, query, reference_target,
+    tagged, target,
 };
 use crate::customers::{CustomerInput, Customers, LIST_SPEC};
 use crate::error::ApiError;
@@ -44,7 +45,7 @@ pub(super) async fn show(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let customer = customers(app, org).await?.show(&target(request)?).await?;
-    Ok(json_response(200, &customer))
+    Ok(tagged(200, &customer, customer.record().version))
 }
 
 pub(super) async fn create(
@@ -54,7 +55,7 @@ pub(super) async fn create(
 ) -> Result<Response<Body>, ApiError> {
     let input = input(request).await?;
     let customer = customers(app, org).await?.create(input).await?;
-    Ok(json_response(201, &customer))
+    Ok(tagged(201, &customer, customer.record().version))
 }
 
 pub(super) async fn update(
@@ -63,9 +64,13 @@ pub(super) async fn update(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let target = target(request)?;
+    let precondition = precondition(request)?;
     let input = input(request).await?;
-    let customer = customers(app, org).await?.update(&target, input).await?;
-    Ok(json_response(200, &customer))
+    let customer = customers(app, org)
+        .await?
+        .update(&target, input, precondition.as_ref())
+        .await?;
+    Ok(tagged(200, &customer, customer.record().version))
 }
 
 pub(super) async fn upsert(
@@ -74,9 +79,14 @@ pub(super) async fn upsert(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let reference = reference_target(request)?;
+    let precondition = precondition(request)?;
     let input = input(request).await?;
-    let (customer, created) = customers(app, org).await?.upsert(&reference, input).await?;
-    Ok(json_response(if created { 201 } else { 200 }, &customer))
+    let (customer, created) = customers(app, org)
+        .await?
+        .upsert(&reference, input, precondition.as_ref())
+        .await?;
+    let status = if created { 201 } else { 200 };
+    Ok(tagged(status, &customer, customer.record().version))
 }
 
 pub(super) async fn delete(
@@ -84,6 +94,11 @@ pub(super) async fn delete(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    customers(app, org).await?.delete(&target(request)?).await?;
+    let target = target(request)?;
+    let precondition = precondition(request)?;
+    customers(app, org)
+        .await?
+        .delete(&target, precondition.as_ref())
+        .await?;
     Ok(json_response(200, &DELETED))
 }

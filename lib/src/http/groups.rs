@@ -2,7 +2,9 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::{App, DELETED, ListBody, body, json_response, path, query, reference_target, target};
+use super::{
+    App, DELETED, ListBody, body, json_response, path, precondition, query, reference_target, tagged, target,
+};
 use crate::error::ApiError;
 use crate::groups::{GroupInput, Groups, LIST_SPEC};
 use crate::list::ListQuery;
@@ -26,7 +28,7 @@ pub(super) async fn show(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let group = Groups::new(app.groups(), org).show(&target(request)?).await?;
-    Ok(json_response(200, &group))
+    Ok(tagged(200, &group, group.record().version))
 }
 
 pub(super) async fn create(
@@ -36,7 +38,7 @@ pub(super) async fn create(
 ) -> Result<Response<Body>, ApiError> {
     let input = GroupInput::from_json(body(request))?;
     let group = Groups::new(app.groups(), org).create(input).await?;
-    Ok(json_response(201, &group))
+    Ok(tagged(201, &group, group.record().version))
 }
 
 pub(super) async fn update(
@@ -45,9 +47,12 @@ pub(super) async fn update(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let target = target(request)?;
+    let precondition = precondition(request)?;
     let input = GroupInput::from_json(body(request))?;
-    let group = Groups::new(app.groups(), org).update(&target, input).await?;
-    Ok(json_response(200, &group))
+    let group = Groups::new(app.groups(), org)
+        .update(&target, input, precondition.as_ref())
+        .await?;
+    Ok(tagged(200, &group, group.record().version))
 }
 
 pub(super) async fn upsert(
@@ -56,9 +61,16 @@ pub(super) async fn upsert(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let reference = reference_target(request)?;
+    let precondition = precondition(request)?;
     let input = GroupInput::from_json(body(request))?;
-    let (group, created) = Groups::new(app.groups(), org).upsert(&reference, input).await?;
-    Ok(json_response(if created { 201 } else { 200 }, &group))
+    let (group, created) = Groups::new(app.groups(), org)
+        .upsert(&reference, input, precondition.as_ref())
+        .await?;
+    Ok(tagged(
+        if created { 201 } else { 200 },
+        &group,
+        group.record().version,
+    ))
 }
 
 pub(super) async fn delete(
@@ -66,6 +78,10 @@ pub(super) async fn delete(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    Groups::new(app.groups(), org).delete(&target(request)?).await?;
+    let target = target(request)?;
+    let precondition = precondition(request)?;
+    Groups::new(app.groups(), org)
+        .delete(&target, precondition.as_ref())
+        .await?;
     Ok(json_response(200, &DELETED))
 }

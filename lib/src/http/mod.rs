@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::customers::CustomerStore;
 use crate::error::ApiError;
 use crate::groups::GroupFields;
-use crate::input::Target;
+use crate::input::{Precondition, Target, entity_tag};
 use crate::logos::Logos;
 use crate::model::Organization;
 use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData, ReferenceDataStore};
@@ -275,6 +275,29 @@ fn query(request: &Request) -> &str {
 
 fn body(request: &Request) -> &[u8] {
     request.body().as_ref()
+}
+
+/// The request's `If-Match` precondition, if it sends one (several header lines are one list).
+fn precondition(request: &Request) -> Result<Option<Precondition>, ApiError> {
+    let values: Vec<&str> = request
+        .headers()
+        .get_all("if-match")
+        .iter()
+        .map(|value| value.to_str().map_err(|_| ApiError::InvalidHeader("If-Match")))
+        .collect::<Result<_, _>>()?;
+    if values.is_empty() {
+        return Ok(None);
+    }
+    Precondition::parse(&values.join(",")).map(Some)
+}
+
+/// A single-resource response, tagged with the record's version (`ETag`).
+fn tagged<T: Serialize>(status: u16, value: &T, version: u64) -> Response<Body> {
+    let mut response = json_response(status, value);
+    if let Ok(tag) = lambda_http::http::HeaderValue::from_str(&entity_tag(version)) {
+        response.headers_mut().insert("etag", tag);
+    }
+    response
 }
 
 fn content_type(request: &Request) -> Option<&str> {

@@ -11,6 +11,7 @@ mod groups_api;
 mod layout;
 mod local_api;
 mod logos;
+mod preconditions;
 mod runtime;
 mod store_contract;
 mod template;
