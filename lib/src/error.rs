@@ -62,6 +62,12 @@ pub enum ApiError {
     /// A header the API reads is malformed (beyond the reference).
     #[error("The {0} header you provided is not valid for this request.")]
     InvalidHeader(&'static str),
+    /// The request's `Idempotency-Key` was used with another request (beyond the reference).
+    #[error("This Idempotency-Key was already used with another request.")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running (beyond the reference).
+    #[error("A request with this Idempotency-Key is still in progress; send it again later.")]
+    IdempotencyKeyInUse,
     /// Other requests kept changing the record while this one was retried (beyond the
     /// reference: answered only when every retry lost its race).
     #[error("The {} was changed by other requests at the same time; please retry.", .0.label())]
@@ -119,6 +125,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::InvalidHeader(_) => "invalid_header",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyKeyInUse => "idempotency_key_in_use",
             ApiError::ExceededFileSize => "exceeded_file_size",
             ApiError::UnsupportedFileType => "unsupported_file_type",
             ApiError::Unauthorized => "invalid_token",
@@ -135,6 +143,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => 413,
             ApiError::Conflict(_) => 409,
             ApiError::PreconditionFailed(_) => 412,
+            ApiError::IdempotencyKeyReused => 422,
+            ApiError::IdempotencyKeyInUse => 409,
             ApiError::ServerError => 500,
             _ => 400,
         }

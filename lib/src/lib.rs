@@ -14,6 +14,7 @@ pub mod error;
 pub mod form;
 pub mod groups;
 pub mod http;
+pub mod idempotency;
 pub mod input;
 pub mod lambda;
 pub mod list;

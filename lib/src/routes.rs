@@ -65,6 +65,20 @@ impl Operation {
         )
     }
 
+    /// Whether a request of the operation with `method` may carry an `Idempotency-Key`: the POST
+    /// routes that write (create, upsert, partial update by POST).
+    pub fn takes_idempotency_key(self, method: &str) -> bool {
+        method == "POST"
+            && matches!(
+                self,
+                Operation::CreateGroup
+                    | Operation::UpsertGroup
+                    | Operation::CreateCustomer
+                    | Operation::UpdateCustomer
+                    | Operation::UpsertCustomer
+            )
+    }
+
     /// The name of the function binary (and SAM function) serving the operation.
     pub fn function_name(self) -> &'static str {
         match self {

@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use customer_api::idempotency::{
+    Claim, Entry, Fingerprint, IdempotencyKey, IdempotencyStore, StoredResponse,
+};
 use customer_api::list::ListQuery;
 use customer_api::model::{
     Check, Draft, Fields, FieldsPatch, Link, Organization, Patch, Record, Scope, StoreError, link_changes,
@@ -26,6 +29,10 @@ const REFERENCES: TableDefinition<(&str, &str), u64> = TableDefinition::new("ref
 const SEQUENCES: TableDefinition<&str, u64> = TableDefinition::new("sequences");
 /// organization → its reference data as JSON.
 const REFERENCE_DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("reference_data");
+/// `(organization, idempotency key)` → its entry as JSON.
+const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idempotency");
+/// `(expires, organization, idempotency key)`: when each key is forgotten, oldest first.
+const EXPIRIES: TableDefinition<(u64, &str, &str), ()> = TableDefinition::new("idempotency_expiries");
 
 /// The embedded store. Cheap to clone; clones share the database.
 #[derive(Clone)]
@@ -156,6 +163,8 @@ impl EmbeddedStore {
         txn.open_table(REFERENCES).map_err(backend)?;
         txn.open_table(SEQUENCES).map_err(backend)?;
         txn.open_table(REFERENCE_DATA).map_err(backend)?;
+        txn.open_table(IDEMPOTENCY).map_err(backend)?;
+        txn.open_table(EXPIRIES).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
@@ -499,6 +508,112 @@ impl ReferenceDataStore for EmbeddedStore {
         self.write(move |txn| {
             let mut table = txn.open_table(REFERENCE_DATA).map_err(backend)?;
             table.insert(org.as_str(), bytes.as_slice()).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Forgets the idempotency keys that expired before `now`.
+fn expire(txn: &WriteTransaction, now: u64) -> Result<(), StoreError> {
+    let mut expiries = txn.open_table(EXPIRIES).map_err(backend)?;
+    let mut entries = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+    let expired: Vec<(u64, String, String)> = expiries
+        .range((0, "", "")..(now, "", ""))
+        .map_err(backend)?
+        .map(|entry| {
+            entry.map(|(key, _)| {
+                let (at, org, name) = key.value();
+                (at, org.to_owned(), name.to_owned())
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for (at, org, name) in expired {
+        expiries
+            .remove((at, org.as_str(), name.as_str()))
+            .map_err(backend)?;
+        let stale = match entries.get((org.as_str(), name.as_str())).map_err(backend)? {
+            Some(bytes) => decode::<Entry>(bytes.value())?.expires <= now,
+            None => false,
+        };
+        if stale {
+            entries.remove((org.as_str(), name.as_str())).map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// Idempotency keys in their own table, each claim one transaction; expired keys are removed as
+/// later claims come.
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn claim(
+        &self,
+        org: &Organization,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: u64,
+    ) -> Result<Claim, StoreError> {
+        let (org, name, fingerprint) = (
+            org.as_str().to_owned(),
+            key.as_str().to_owned(),
+            fingerprint.clone(),
+        );
+        self.write(move |txn| {
+            expire(txn, now)?;
+            let mut entries = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            let existing: Option<Entry> = entries
+                .get((org.as_str(), name.as_str()))
+                .map_err(backend)?
+                .map(|bytes| decode(bytes.value()))
+                .transpose()?;
+            let claim = Entry::decide(existing.as_ref(), &fingerprint, now);
+            if claim == Claim::Claimed {
+                let entry = Entry::claim(&fingerprint, now);
+                entries
+                    .insert((org.as_str(), name.as_str()), encode(&entry)?.as_slice())
+                    .map_err(backend)?;
+                let mut expiries = txn.open_table(EXPIRIES).map_err(backend)?;
+                expiries
+                    .insert((entry.expires, org.as_str(), name.as_str()), ())
+                    .map_err(backend)?;
+            }
+            Ok(claim)
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        org: &Organization,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let (org, name, response) = (org.as_str().to_owned(), key.as_str().to_owned(), response.clone());
+        self.write(move |txn| {
+            let mut entries = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            let entry: Option<Entry> = entries
+                .get((org.as_str(), name.as_str()))
+                .map_err(backend)?
+                .map(|bytes| decode(bytes.value()))
+                .transpose()?;
+            if let Some(mut entry) = entry {
+                entry.response = Some(response);
+                entries
+                    .insert((org.as_str(), name.as_str()), encode(&entry)?.as_slice())
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release(&self, org: &Organization, key: &IdempotencyKey) -> Result<(), StoreError> {
+        let (org, name) = (org.as_str().to_owned(), key.as_str().to_owned());
+        self.write(move |txn| {
+            let mut entries = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            entries.remove((org.as_str(), name.as_str())).map_err(backend)?;
             Ok(())
         })
         .await

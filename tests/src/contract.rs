@@ -755,3 +755,51 @@ pub async fn concurrent_relinks_keep_counts_exact(store: &Arc<dyn Store>) {
         );
     }
 }
+
+/// Idempotency keys: a claim is exclusive until answered, then replays its answer; another
+/// request with the key is a mismatch; a key expires after its window, a claim whose request
+/// died is taken over, and keys are per organization.
+pub async fn idempotency_keys_replay_expire_and_belong_to_one_organization(store: &Arc<dyn Store>) {
+    use customer_api::idempotency::{
+        Claim, Fingerprint, IdempotencyKey, STALE_CLAIM_SECONDS, StoredResponse, WINDOW_SECONDS,
+    };
+    let (a, b) = (org("org-a"), org("org-b"));
+    let key = IdempotencyKey::parse("key-1").expect("key");
+    let first = Fingerprint::of("POST", "/x", "", "", b"1");
+    let other = Fingerprint::of("POST", "/x", "", "", b"2");
+    let t = 1_800_000_000;
+    assert_eq!(store.claim(&a, &key, &first, t).await, Ok(Claim::Claimed));
+    assert_eq!(store.claim(&a, &key, &first, t + 1).await, Ok(Claim::InFlight));
+    assert_eq!(store.claim(&a, &key, &other, t + 1).await, Ok(Claim::Mismatch));
+    assert_eq!(
+        store.claim(&b, &key, &other, t + 1).await,
+        Ok(Claim::Claimed),
+        "another organization's"
+    );
+    let answer = StoredResponse {
+        status: 201,
+        body: r#"{"id":1}"#.into(),
+        etag: Some("\"1\"".into()),
+    };
+    store.complete(&a, &key, &answer).await.expect("complete");
+    assert_eq!(
+        store.claim(&a, &key, &first, t + 2).await,
+        Ok(Claim::Replay(answer))
+    );
+    assert_eq!(store.claim(&a, &key, &other, t + 2).await, Ok(Claim::Mismatch));
+    assert_eq!(
+        store.claim(&a, &key, &other, t + WINDOW_SECONDS).await,
+        Ok(Claim::Claimed),
+        "an expired key is free again"
+    );
+    assert_eq!(
+        store.claim(&b, &key, &first, t + 1 + STALE_CLAIM_SECONDS).await,
+        Ok(Claim::Claimed),
+        "a claim never answered is taken over once stale"
+    );
+    store.release(&b, &key).await.expect("release");
+    assert_eq!(
+        store.claim(&b, &key, &other, t + 2 + STALE_CLAIM_SECONDS).await,
+        Ok(Claim::Claimed)
+    );
+}

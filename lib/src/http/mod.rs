@@ -11,20 +11,23 @@ use tracing::Instrument;
 use crate::customers::CustomerStore;
 use crate::error::ApiError;
 use crate::groups::GroupFields;
+use crate::idempotency::{Claim, Fingerprint, IdempotencyKey, IdempotencyStore, StoredResponse};
 use crate::input::{Precondition, Target, entity_tag};
 use crate::logos::Logos;
 use crate::model::Organization;
 use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData, ReferenceDataStore};
 use crate::routes::Operation;
 use crate::store::RecordStore;
+use crate::time::Timestamp;
 
 mod customers;
 mod groups;
 
-/// Everything a process stores: groups, customers and reference data, on one backend.
-pub trait Store: CustomerStore + ReferenceDataStore {}
+/// Everything a process stores: groups, customers, reference data and idempotency keys, on one
+/// backend.
+pub trait Store: CustomerStore + ReferenceDataStore + IdempotencyStore {}
 
-impl<T: CustomerStore + ReferenceDataStore + ?Sized> Store for T {}
+impl<T: CustomerStore + ReferenceDataStore + IdempotencyStore + ?Sized> Store for T {}
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 #[derive(Clone)]
@@ -186,22 +189,70 @@ impl App {
         let request_id = request_id(&request);
         let span = tracing::info_span!("request", %request_id, operation = operation.function_name());
         async {
-            let answer = match self.organization(&request) {
-                Ok(org) => handler(self, &org, &request).await,
-                Err(error) => Err(error),
+            let org = match self.organization(&request) {
+                Ok(org) => org,
+                Err(error) => return error_response(&error),
             };
-            match answer {
-                Ok(response) => response,
-                Err(error) => {
-                    if error == ApiError::ServerError {
-                        tracing::error!(%request_id, "answered server_error");
-                    }
-                    error_response(&error)
-                }
+            let key = request
+                .headers()
+                .get("idempotency-key")
+                .filter(|_| operation.takes_idempotency_key(request.method().as_str()))
+                .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("")))
+                .transpose();
+            match key {
+                Ok(None) => answer(handler(self, &org, &request).await, &request_id),
+                Ok(Some(key)) => self.idempotent(&org, &key, handler, &request, &request_id).await,
+                Err(error) => error_response(&error),
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Serves a request carrying an `Idempotency-Key`: the first answer to the key and this
+    /// request is kept, and given again to the same request instead of doing the work twice.
+    async fn idempotent(
+        &self,
+        org: &Organization,
+        key: &IdempotencyKey,
+        handler: Handler,
+        request: &Request,
+        request_id: &str,
+    ) -> Response<Body> {
+        let fingerprint = Fingerprint::of(
+            request.method().as_str(),
+            &path(request),
+            query(request),
+            content_type(request).unwrap_or(""),
+            body(request),
+        );
+        let now = u64::try_from(Timestamp::now().unix_seconds()).unwrap_or(0);
+        let claim = match self.store.claim(org, key, &fingerprint, now).await {
+            Ok(claim) => claim,
+            Err(error) => {
+                tracing::error!(%error, %request_id, "idempotency key unavailable");
+                return error_response(&ApiError::ServerError);
+            }
+        };
+        match claim {
+            Claim::Replay(kept) => replayed(kept),
+            Claim::InFlight => error_response(&ApiError::IdempotencyKeyInUse),
+            Claim::Mismatch => error_response(&ApiError::IdempotencyKeyReused),
+            Claim::Claimed => {
+                let response = answer(handler(self, org, request).await, request_id);
+                let status = response.status().as_u16();
+                // A fault or a lost race is worth sending again: the key is let go.
+                let settled = if status >= 500 || status == 409 {
+                    self.store.release(org, key).await
+                } else {
+                    self.store.complete(org, key, &kept(&response)).await
+                };
+                if let Err(error) = settled {
+                    tracing::warn!(%error, %request_id, "could not record the idempotency key's answer");
+                }
+                response
+            }
+        }
     }
 
     /// The caller's organization, from the authorizer's claims (JWT or Lambda authorizer).
@@ -275,6 +326,52 @@ fn query(request: &Request) -> &str {
 
 fn body(request: &Request) -> &[u8] {
     request.body().as_ref()
+}
+
+/// The answer to a request: the response, or its error as documented JSON (server errors are
+/// logged here, once).
+fn answer(outcome: Result<Response<Body>, ApiError>, request_id: &str) -> Response<Body> {
+    match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            if error == ApiError::ServerError {
+                tracing::error!(%request_id, "answered server_error");
+            }
+            error_response(&error)
+        }
+    }
+}
+
+/// What is kept of a response for its idempotency key.
+fn kept(response: &Response<Body>) -> StoredResponse {
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    };
+    StoredResponse {
+        status: response.status().as_u16(),
+        body,
+        etag: response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// A kept response, given again (`Idempotent-Replayed: true`).
+fn replayed(kept: StoredResponse) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(kept.status)
+        .header("content-type", "application/json;charset=utf-8")
+        .header("idempotent-replayed", "true");
+    if let Some(etag) = &kept.etag {
+        response = response.header("etag", etag);
+    }
+    response
+        .body(Body::Text(kept.body))
+        .unwrap_or_else(|_| error_response(&ApiError::ServerError))
 }
 
 /// The request's `If-Match` precondition, if it sends one (several header lines are one list).

@@ -18,6 +18,7 @@ api_tests::on_both_stores!(
     links_count_dependents_and_block_deletes,
     link_to_a_missing_record_is_refused_without_trace,
     concurrent_relinks_keep_counts_exact,
+    idempotency_keys_replay_expire_and_belong_to_one_organization,
 );
 
 /// Behaviour particular to one adapter: id blocks and read costs on DynamoDB, persistence of

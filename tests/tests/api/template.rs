@@ -171,6 +171,15 @@ fn the_table_is_the_one_in_infra() {
         );
     }
     assert_eq!(table["BillingMode"].as_str(), Some(infra.billing_mode.as_str()));
+    let ttl = &infra.time_to_live_specification;
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(ttl.attribute_name.as_str())
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(ttl.enabled)
+    );
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
         Some(true)

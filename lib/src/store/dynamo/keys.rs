@@ -8,6 +8,7 @@
 //! | record count, in shards | `<org>#<kind>#count` | `counter` (shard 0), `counter#1` … `counter#7` |
 //! | a group's dependents count, shards 1–7 (shard 0 is the record's `dependents`) | `<org>#group#<id>#dependents` | `shard#1` … `shard#7` |
 //! | reference data | `<org>#reference-data` | `reference-data` |
+//! | an idempotency key (TTL attribute `expires`) | `<org>#idempotency#<key>` | `idempotency` |
 
 use std::collections::HashMap;
 
@@ -99,6 +100,11 @@ pub(super) fn dependents_partition(scope_key: &str, id: u64) -> String {
 /// The key of dependents shard `shard` (1 or more) of record `id`.
 pub(super) fn dependents_key(scope_key: &str, id: u64, shard: u32) -> Item {
     key(dependents_partition(scope_key, id), &format!("shard#{shard}"))
+}
+
+/// The key of the organization's idempotency key `name`.
+pub(super) fn idempotency_key(org: &Organization, name: &str) -> Item {
+    key(format!("{}#idempotency#{name}", org.as_str()), "idempotency")
 }
 
 /// The key of the organization's reference data.

@@ -31,13 +31,16 @@ pub use item::SYSTEM_ATTRIBUTES;
 use item::{links_attribute, number, parse_record, patch_attributes, record_item};
 use keys::{
     COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
-    guard_key, id_counter_key, n, record_key, reference_data_key, s,
+    guard_key, id_counter_key, idempotency_key, n, record_key, reference_data_key, s,
 };
 use plan::{Bounds, IndexRange, Plan};
 pub use table::{TableDefinition, ensure_table};
 use transact::{Outcome, Role, outcome};
 
 use super::{ListPage, RecordStore};
+use crate::idempotency::{
+    Claim, Entry, Fingerprint, IdempotencyKey, IdempotencyStore, STALE_CLAIM_SECONDS, StoredResponse,
+};
 use crate::list::{ListQuery, Order};
 use crate::model::{
     Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError,
@@ -1101,5 +1104,97 @@ impl ReferenceDataStore for DynamoStore {
             serde_dynamo::to_attribute_value(data).map_err(building)?,
         );
         self.put_item(item).await
+    }
+}
+
+/// An idempotency key is one item (`<org>#idempotency#<key>`) holding its entry; DynamoDB's TTL
+/// on `expires` deletes it a while after it expires, and until then it reads as expired.
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn claim(
+        &self,
+        org: &Organization,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: u64,
+    ) -> Result<Claim, StoreError> {
+        for _ in 0..4 {
+            let mut item: Item = serde_dynamo::to_item(Entry::claim(fingerprint, now)).map_err(building)?;
+            item.extend(idempotency_key(org, key.as_str()));
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR #expires <= :now OR (attribute_not_exists(#response) AND #started <= :stale)",
+                )
+                .expression_attribute_names("#expires", "expires")
+                .expression_attribute_names("#response", "response")
+                .expression_attribute_names("#started", "started")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":stale", n(now.saturating_sub(STALE_CLAIM_SECONDS)))
+                .send()
+                .await;
+            match put {
+                Ok(_) => return Ok(Claim::Claimed),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(error) => return Err(backend(error)),
+            }
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(idempotency_key(org, key.as_str())))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(backend)?;
+            let existing: Option<Entry> = out
+                .item
+                .map(|item| serde_dynamo::from_item(item).map_err(building))
+                .transpose()?;
+            match Entry::decide(existing.as_ref(), fingerprint, now) {
+                Claim::Claimed => continue,
+                claim => return Ok(claim),
+            }
+        }
+        Err(StoreError::Backend("the idempotency key kept changing".into()))
+    }
+
+    async fn complete(
+        &self,
+        org: &Organization,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(org, key.as_str())))
+            .update_expression("SET #response = :response")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(
+                ":response",
+                serde_dynamo::to_attribute_value(response).map_err(building)?,
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn release(&self, org: &Organization, key: &IdempotencyKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(org, key.as_str())))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

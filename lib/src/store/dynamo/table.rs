@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use serde::Deserialize;
 
@@ -26,6 +26,18 @@ pub struct TableDefinition {
     pub global_secondary_indexes: Vec<IndexJson>,
     /// `PAY_PER_REQUEST`.
     pub billing_mode: String,
+    /// The attribute DynamoDB deletes expired items by (idempotency keys).
+    pub time_to_live_specification: TimeToLiveJson,
+}
+
+/// The table's time to live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveJson {
+    /// The attribute holding each item's expiry (seconds since the epoch).
+    pub attribute_name: String,
+    /// Whether it is on.
+    pub enabled: bool,
 }
 
 /// One attribute definition.
@@ -135,6 +147,36 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
                 .is_some_and(|e| e.is_resource_in_use_exception()) => {}
         Err(error) => return Err(StoreError::Backend(DisplayErrorContext(error).to_string())),
     }
+    wait_until_active(client, table).await?;
+    let ttl = &definition.time_to_live_specification;
+    let described = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
+    let on = described
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status())
+        .is_some_and(|s| matches!(s, TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling));
+    if ttl.enabled && !on {
+        let specification = TimeToLiveSpecification::builder()
+            .attribute_name(&ttl.attribute_name)
+            .enabled(true)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(specification)
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(())
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
     for _ in 0..600 {
         let described = client
             .describe_table()
@@ -167,5 +209,6 @@ mod tests {
             .collect();
         assert_eq!(names, ["byDateCreated", "byReference"]);
         assert_eq!(definition.billing_mode, "PAY_PER_REQUEST");
+        assert_eq!(definition.time_to_live_specification.attribute_name, "expires");
     }
 }
