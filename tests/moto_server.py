@@ -6,12 +6,14 @@ thread-safe, and nothing in it ever conflicts: a serial emulator hides every rac
 runs each request on its own thread and keeps moto itself to one request at a time, and in front
 of it behaves as DynamoDB does under concurrency:
 
-- A `TransactWriteItems` is in flight for `--transaction-ms` (default 15) before it commits; while
-  it is, it holds its items. A transaction touching an item that another transaction or a
+- A `TransactWriteItems` is in flight for `--transaction-ms` (default 15) before it takes effect;
+  while it is, it holds its items. (It then waits for moto, which runs one request at a time;
+  that wait holds nothing: on DynamoDB unrelated requests run side by side.) A transaction touching an item that another transaction or a
   single-item write holds is cancelled: `TransactionCanceledException` with the reason
   `TransactionConflict` at that item's position (`None` elsewhere).
-- A `PutItem`, `UpdateItem` or `DeleteItem` is in flight for `--write-ms` (default 5). One on an
-  item an in-flight transaction holds fails with `TransactionConflictException`. Two single-item
+- A `PutItem`, `UpdateItem` or `DeleteItem` is in flight for `--write-ms` (default 5) before it
+  takes effect. One on an item an in-flight transaction holds fails with
+  `TransactionConflictException`. Two single-item
   writes of one item do not conflict (DynamoDB serialises them).
 - `ClientRequestToken`: a transaction repeated with a token that committed in the last 10 minutes
   is answered as the first one was, without running again; with other parameters it is
@@ -20,7 +22,8 @@ of it behaves as DynamoDB does under concurrency:
   "lose_transaction_responses": N, "throttle": N}` makes the next N committed transactions answer
   500 (the commit stands: the response was lost, and the SDK retries with the same token) and
   the next N transactions answer `ThrottlingException`. `GET /_double/stats?table=T` counts the
-  table's transactions: attempted, cancelled for a conflict, committed, replayed from a token.
+  table's transactions: attempted, cancelled for a conflict, committed, replayed from a token,
+  and the milliseconds moto spent on the table's requests.
 
 Everything else (reads, queries, batches, S3) goes to moto unchanged.
 
@@ -65,7 +68,7 @@ class DynamoDouble:
         self.state = threading.Lock()
         self.key_schemas = {}
         self.transactions = {}
-        self.writes = Counter()
+        self.writes = {}
         self.tokens = {}
         self.faults = defaultdict(Counter)
         self.stats = defaultdict(Counter)
@@ -88,6 +91,23 @@ class DynamoDouble:
 
     def forward(self, environ, body):
         """Runs the request on moto, alone."""
+        with self.moto:
+            return self.run_moto(environ, body)
+
+    def run_moto(self, environ, body):
+        """Runs the request on moto; the caller holds `self.moto`. Time spent in moto is counted
+        per table (`moto_ms`): moto serves one request at a time, which bounds the latencies a
+        burst sees here (DynamoDB runs unrelated requests side by side)."""
+        started = time.monotonic()
+        try:
+            return self.run_moto_timed(environ, body)
+        finally:
+            table = environ.get("double.table")
+            if table:
+                with self.state:
+                    self.stats[table]["moto_ms"] += round((time.monotonic() - started) * 1000)
+
+    def run_moto_timed(self, environ, body):
         environ = dict(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -97,17 +117,21 @@ class DynamoDouble:
             answer["status"] = int(status.split(" ", 1)[0])
             answer["headers"] = list(headers)
 
-        with self.moto:
-            chunks = self.app(environ, start_response)
-            try:
-                data = b"".join(chunks)
-            finally:
-                if hasattr(chunks, "close"):
-                    chunks.close()
+        chunks = self.app(environ, start_response)
+        try:
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
         return answer["status"], answer["headers"], data
 
     def dynamodb(self, environ, operation, body):
         request = json.loads(body or b"{}")
+        tables = request.get("RequestItems") or {}
+        actions = request.get("TransactItems") or []
+        table = request.get("TableName") or next(iter(tables), None) or next(
+            (next(iter(a.values())).get("TableName") for a in actions), None)
+        environ["double.table"] = table
         if operation == "CreateTable":
             names = [k["AttributeName"] for k in request.get("KeySchema", [])]
             with self.state:
@@ -140,14 +164,14 @@ class DynamoDouble:
             if token in self.tokens:
                 _, saved_digest, answer = self.tokens[token]
                 if saved_digest != digest:
-                    return error(400, "IdempotentParameterMismatchException",
+                        return error(400, "IdempotentParameterMismatchException",
                                  "The token was used with other parameters.")
                 self.stats[table]["replayed"] += 1
                 return answer
             if self.faults[table]["throttle"] > 0:
                 self.faults[table]["throttle"] -= 1
                 return error(400, "ThrottlingException", "Rate of requests exceeds the allowed throughput.")
-            busy = [i for i, key in enumerate(keys) if key in self.transactions or self.writes[key] > 0]
+            busy = [i for i, key in enumerate(keys) if self.held(key, now)]
             if busy:
                 self.stats[table]["conflicts"] += 1
                 reasons = [
@@ -160,14 +184,14 @@ class DynamoDouble:
                              f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
                              CancellationReasons=reasons)
             for key in keys:
-                self.transactions[key] = owner
+                self.transactions[key] = (owner, now + self.transaction_seconds)
         try:
             time.sleep(self.transaction_seconds)
             answer = self.forward(environ, body)
         finally:
             with self.state:
                 for key in keys:
-                    if self.transactions.get(key) == owner:
+                    if self.transactions.get(key, (None,))[0] == owner:
                         del self.transactions[key]
         if answer[0] != 200:
             return answer
@@ -180,22 +204,33 @@ class DynamoDouble:
                 return error(500, "InternalServerError", "The response was lost (test fault).")
         return answer
 
+    def held(self, key, now):
+        """Whether an in-flight write holds `key` (a hold lasts its write's in-flight time, not
+        its wait for moto: on DynamoDB unrelated requests run side by side)."""
+        held_by_transaction = self.transactions.get(key, (None, 0))[1] > now
+        held_by_write = any(until > now for until in self.writes.get(key, []))
+        return held_by_transaction or held_by_write
+
     def single_write(self, environ, request, body):
         table = request.get("TableName")
         key = self.item_key(table, request)
         with self.state:
-            if key in self.transactions:
+            now = time.monotonic()
+            if self.transactions.get(key, (None, 0))[1] > now:
                 self.stats[table]["write_conflicts"] += 1
                 return error(400, "TransactionConflictException", "Transaction is ongoing for the item")
-            self.writes[key] += 1
+            until = now + self.write_seconds
+            self.writes.setdefault(key, []).append(until)
         try:
             time.sleep(self.write_seconds)
             return self.forward(environ, body)
         finally:
             with self.state:
-                self.writes[key] -= 1
-                if self.writes[key] <= 0:
-                    del self.writes[key]
+                holds = self.writes.get(key, [])
+                if until in holds:
+                    holds.remove(until)
+                if not holds:
+                    self.writes.pop(key, None)
 
     def admin(self, environ, path):
         ok = [("Content-Type", "application/json")]

@@ -225,4 +225,52 @@ mod adapter_specific {
         assert_eq!(store.dependents(&groups, 1).await, Ok(Some(0)));
         store.delete(&groups, 1, None).await.expect("free now");
     }
+
+    /// Bursts straight at the store (no reads before the transactions, so they arrive together,
+    /// as on DynamoDB): 64 creates of one scope, and 32 customers joining one group, all commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn dynamo_bursts_on_hot_items_all_commit() {
+        use customer_api::customers::CustomerFields;
+
+        let (client, table) = fresh_table().await;
+        let store = Arc::new(DynamoStore::new(client, table, 10));
+        let groups = scope("org-a");
+        let creates: Vec<_> = (0..64)
+            .map(|i| {
+                let (store, groups) = (Arc::clone(&store), groups.clone());
+                tokio::spawn(async move { store.create(&groups, draft(format!("B{i}"), i)).await })
+            })
+            .collect();
+        for create in creates {
+            create.await.expect("task").expect("every create commits");
+        }
+        let group = store
+            .create(&groups, draft("Hot".into(), 100))
+            .await
+            .expect("group");
+        let customers: Scope<CustomerFields> = Scope::new(&Organization::parse("org-a").expect("org"));
+        let joins: Vec<_> = (0..32)
+            .map(|i| {
+                let (store, customers) = (Arc::clone(&store), customers.clone());
+                tokio::spawn(async move {
+                    let customer = Draft {
+                        reference: Reference::parse(&format!("J{i}")).expect("reference"),
+                        fields: CustomerFields {
+                            name: Name::parse("j").ok(),
+                            category_id: Some(group.id),
+                            ..CustomerFields::default()
+                        },
+                        now: Timestamp::from_unix_seconds(1_500_000_000).expect("time"),
+                    };
+                    store.create(&customers, customer).await
+                })
+            })
+            .collect();
+        for join in joins {
+            join.await.expect("task").expect("every join commits");
+        }
+        assert_eq!(store.dependents(&groups, group.id).await, Ok(Some(32)));
+        let query = ListQuery::parse(&LIST_SPEC, "").expect("query");
+        assert_eq!(store.list(&groups, &query).await.expect("list").total, 65);
+    }
 }
