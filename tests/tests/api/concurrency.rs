@@ -262,6 +262,42 @@ pub async fn plain_updates_racing_link_changes(api: &Arc<TestApi>) {
     }
 }
 
+/// Renaming a group while customers join it: every rename and every join succeeds (joining
+/// counts on the group without changing its version, so renames are not refused for it).
+pub async fn renaming_a_group_while_customers_join_it(api: &Arc<TestApi>) {
+    let g = group(api, "Moving").await;
+    let path = format!("{GROUPS}/{g}");
+    let renames = (0..10).map(|i| {
+        let (api, path) = (Arc::clone(api), path.clone());
+        tokio::spawn(async move {
+            let body = json!({"reference": "Moving", "name": format!("Name {i}")}).to_string();
+            api.call("PUT", &path, Some(ENTITY1), body.as_bytes(), "application/json")
+                .await
+        })
+    });
+    let joins = (0..20).map(|i| {
+        let api = Arc::clone(api);
+        tokio::spawn(async move {
+            submit(
+                &api,
+                "POST",
+                CUSTOMERS,
+                &format!("reference=N{i}&name=N&categoryId={g}"),
+            )
+            .await
+        })
+    });
+    let tasks: Vec<_> = renames.chain(joins).collect();
+    for task in tasks {
+        let reply = task.await.expect("task");
+        assert!([200, 201].contains(&reply.status), "{}", reply.body);
+    }
+    let listed = api
+        .get(&format!("{CUSTOMERS}?categoryReference=Moving&max=1"))
+        .await;
+    assert_eq!(listed.body["paging"]["total"], json!(20));
+}
+
 api_tests::on_both_stores!(
     crate::concurrency::api;
     concurrent_link_changes_lose_nothing,
@@ -270,6 +306,7 @@ api_tests::on_both_stores!(
     a_spike_of_creates_in_one_tenant,
     a_spike_of_customers_joining_one_group,
     plain_updates_racing_link_changes,
+    renaming_a_group_while_customers_join_it,
 );
 
 /// A transaction that committed but whose response was lost: the SDK sends it again with the
