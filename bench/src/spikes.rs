@@ -17,16 +17,15 @@ use local_api::gateway::{HttpRequest, api_gateway_event};
 use crate::Options;
 use crate::environment::fresh_stack;
 
-/// One create, as API Gateway delivers it.
-fn create_event(body: &str) -> Result<Request, String> {
-    let path = "/api/v1.0/customers";
-    let (route, params) = routes::find("POST", path).ok_or("no create route")?;
+/// A request of `entity1`, as API Gateway delivers it.
+fn request(method: &str, path: &str, content_type: &str, body: &[u8]) -> Result<Request, String> {
+    let (route, params) = routes::find(method, path).ok_or_else(|| format!("no route {method} {path}"))?;
     let request = HttpRequest {
-        method: "POST".into(),
+        method: method.into(),
         path: path.into(),
         query: String::new(),
-        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-        body: body.as_bytes().to_vec(),
+        headers: vec![("content-type".into(), content_type.into())],
+        body: body.to_vec(),
     };
     let route_key = format!("{} {}", route.method, route.path);
     let event = api_gateway_event(
@@ -38,6 +37,16 @@ fn create_event(body: &str) -> Result<Request, String> {
     );
     let payload: LambdaRequest = serde_json::from_value(event).map_err(|e| e.to_string())?;
     Ok(Request::from(payload))
+}
+
+/// One create, as API Gateway delivers it.
+fn create_event(body: &str) -> Result<Request, String> {
+    request(
+        "POST",
+        "/api/v1.0/customers",
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    )
 }
 
 /// What one spike gave.
@@ -149,25 +158,9 @@ async fn stats(endpoint: &str, table: &str) -> (f64, f64) {
 }
 
 async fn create_group(app: &App) -> Result<u64, String> {
-    let path = "/api/v1.0/customerGroups";
-    let (route, params) = routes::find("POST", path).ok_or("no group route")?;
-    let request = HttpRequest {
-        method: "POST".into(),
-        path: path.into(),
-        query: String::new(),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"reference":"Popular","name":"Popular"}"#.to_vec(),
-    };
-    let route_key = format!("{} {}", route.method, route.path);
-    let event = api_gateway_event(
-        &request,
-        &route_key,
-        &params,
-        ("organization", "entity1"),
-        "spike",
-    );
-    let payload: LambdaRequest = serde_json::from_value(event).map_err(|e| e.to_string())?;
-    let response = app.handle(route.operation, Request::from(payload)).await;
+    let body = br#"{"reference":"Popular","name":"Popular"}"#;
+    let group = request("POST", "/api/v1.0/customerGroups", "application/json", body)?;
+    let response = app.handle(routes::Operation::CreateGroup, group).await;
     let body: serde_json::Value =
         serde_json::from_slice(response.body().as_ref()).map_err(|e| e.to_string())?;
     body["id"]
