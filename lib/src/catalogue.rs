@@ -154,17 +154,17 @@ macro_rules! catalogue {
             }
 
             /// Reads the catalogue's form parameters through `value` (a parameter's trimmed
-            /// value, if sent). A wrong type is `invalid_param_type`; a value over its length is
+            /// value and how it was sent, if sent). A wrong type is `invalid_param_type`; a value over its length is
             /// left out and reported as `true` (the caller answers `save_failed` when its other
             /// checks pass).
             pub fn parse_params<'v>(
-                value: impl Fn(&str) -> Option<&'v str>,
+                value: impl Fn(&str) -> Option<(&'v str, $crate::values::Sent)>,
             ) -> Result<(Self, bool), $crate::error::ApiError> {
                 let mut patch = Self::default();
                 let mut too_long = false;
                 $(
-                    if let Some(text) = value($pj) {
-                        match <$pt as $crate::values::Param>::parse(text) {
+                    if let Some((text, sent)) = value($pj) {
+                        match <$pt as $crate::values::Param>::parse_sent(text, sent) {
                             Ok(parsed) => patch.$pf = Some(parsed),
                             Err($crate::values::Invalid::TooLong) => too_long = true,
                             Err(_) => return Err($crate::error::ApiError::bad_type($pj)),

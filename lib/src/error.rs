@@ -1,6 +1,24 @@
 //! The documented error model, and its one mapping to HTTP status and JSON.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Serialize;
+
+/// The most characters of a client's text an error message quotes.
+pub const MAX_ECHO: usize = 255;
+
+/// The most unknown parameter names an `invalid_param` message lists.
+pub const MAX_LISTED: usize = 100;
+
+/// A client's text as an error message quotes it: at most [`MAX_ECHO`] characters, then `…`
+/// (so an error never grows with a hostile input beyond a few kilobytes).
+pub fn echo(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
 
 /// The kind of resource an error speaks of; it picks the documented wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +102,10 @@ pub enum ApiError {
     /// The request body exceeds what the API accepts.
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// The request line and headers exceed API Gateway's 10,240 bytes (only the local API
+    /// answers this; API Gateway does in AWS).
+    #[error("The request line and headers are too large.")]
+    HeadTooLarge,
     /// No route matches the request (only the local API answers this; API Gateway does in AWS).
     #[error("No route matches {0}.")]
     RouteNotFound(String),
@@ -94,11 +116,24 @@ pub enum ApiError {
 
 impl ApiError {
     /// `not_found` for a record addressed by id or reference.
-    pub fn not_found(resource: Resource, id: impl std::fmt::Display) -> Self {
+    pub fn not_found(resource: Resource, id: impl fmt::Display) -> Self {
         ApiError::NotFound(format!(
-            "The {} with the id {id} doesn't exist.",
-            resource.label()
+            "The {} with the id {} doesn't exist.",
+            resource.label(),
+            echo(&id.to_string())
         ))
+    }
+
+    /// `invalid_param` for the unknown parameters `names`, in order: the first [`MAX_LISTED`],
+    /// then `...` if there are more.
+    pub fn unknown<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names = names.into_iter();
+        let mut listed: Vec<String> =
+            names.by_ref().take(MAX_LISTED).map(|n| echo(n).into_owned()).collect();
+        if names.next().is_some() {
+            listed.push("...".to_owned());
+        }
+        ApiError::InvalidParam(listed)
     }
 
     /// `missing_param` for the named parameter.
@@ -108,7 +143,7 @@ impl ApiError {
 
     /// `invalid_param_type` for the named parameter.
     pub fn bad_type(name: &str) -> Self {
-        ApiError::InvalidParamType(name.to_owned())
+        ApiError::InvalidParamType(echo(name).into_owned())
     }
 
     /// The documented `error` code.
@@ -131,6 +166,7 @@ impl ApiError {
             ApiError::UnsupportedFileType => "unsupported_file_type",
             ApiError::Unauthorized => "invalid_token",
             ApiError::PayloadTooLarge => "request_too_large",
+            ApiError::HeadTooLarge => "request_header_too_large",
             ApiError::ServerError => "server_error",
         }
     }
@@ -141,6 +177,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound(_) => 404,
             ApiError::Unauthorized => 401,
             ApiError::PayloadTooLarge => 413,
+            ApiError::HeadTooLarge => 431,
             ApiError::Conflict(_) => 409,
             ApiError::PreconditionFailed(_) => 412,
             ApiError::IdempotencyKeyReused => 422,
@@ -262,5 +299,26 @@ mod tests {
             error.to_string(),
             "The parameters [a, b] you provided are not valid for this request."
         );
+    }
+
+    #[test]
+    fn quoted_client_text_is_bounded() {
+        assert_eq!(echo("short"), "short");
+        let exact = "é".repeat(MAX_ECHO);
+        assert_eq!(echo(&exact), exact.as_str());
+        let long = "é".repeat(MAX_ECHO * 100);
+        assert_eq!(echo(&long), format!("{}…", "é".repeat(MAX_ECHO)));
+        let names: Vec<String> = (0..5 * MAX_LISTED).map(|i| format!("p{i}")).collect();
+        let ApiError::InvalidParam(listed) = ApiError::unknown(names.iter().map(String::as_str)) else {
+            panic!("invalid_param");
+        };
+        assert_eq!(listed.len(), MAX_LISTED + 1);
+        assert_eq!((listed[0].as_str(), listed[MAX_LISTED].as_str()), ("p0", "..."));
+        assert_eq!(
+            ApiError::unknown(["a", "b"]),
+            ApiError::InvalidParam(vec!["a".into(), "b".into()])
+        );
+        assert!(ApiError::bad_type(&long).to_string().chars().count() < 400);
+        assert!(ApiError::not_found(Resource::Customer, &long).to_string().chars().count() < 400);
     }
 }

@@ -5,9 +5,16 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::input::MAX_JSON_BODY;
+use crate::values::Sent;
 
-/// The largest multipart body accepted (Lambda's synchronous payload limit).
-pub const MAX_MULTIPART: u64 = 6 * 1024 * 1024;
+/// Lambda's synchronous invocation payload limit, in bytes: the whole event must fit.
+pub const MAX_EVENT: usize = 6 * 1024 * 1024;
+
+/// The largest form or multipart body accepted, in bytes: API Gateway base64-encodes these
+/// bodies into the event (4 bytes per 3), beside at most 64 KiB of request line, headers and
+/// event fields (its 10,240-byte head, copied a few times).
+pub const MAX_FORM_BODY: usize = (MAX_EVENT - 64 * 1024) / 4 * 3;
 
 /// A file part of a multipart body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,17 +27,40 @@ pub struct FilePart {
     pub bytes: Vec<u8>,
 }
 
+/// A named value of a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormValue {
+    /// Name.
+    pub name: String,
+    /// The text (a JSON value other than a string: its JSON; `null`: empty).
+    pub text: String,
+    /// How it was sent.
+    pub sent: Sent,
+}
+
+impl FormValue {
+    /// A value sent as text.
+    pub fn text(name: impl Into<String>, text: impl Into<String>) -> Self {
+        FormValue {
+            name: name.into(),
+            text: text.into(),
+            sent: Sent::Text,
+        }
+    }
+}
+
 /// A body's values, in order, with its file parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormData {
-    /// Text values by name.
-    pub values: Vec<(String, String)>,
+    /// Values, in order.
+    pub values: Vec<FormValue>,
     /// File parts.
     pub files: Vec<FilePart>,
 }
 
 impl FormData {
-    /// Parses `body` by its content type (urlencoded when absent).
+    /// Parses `body` by its content type (urlencoded when absent). Over [`MAX_FORM_BODY`]
+    /// (JSON: [`MAX_JSON_BODY`]) is `request_too_large`.
     pub async fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
         let content_type = content_type.unwrap_or("application/x-www-form-urlencoded");
         let mime = content_type
@@ -39,6 +69,14 @@ impl FormData {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        let limit = if mime == "application/json" {
+            MAX_JSON_BODY
+        } else {
+            MAX_FORM_BODY
+        };
+        if body.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
         match mime.as_str() {
             "multipart/form-data" => multipart(content_type, body).await,
             "application/json" => json(body),
@@ -62,7 +100,7 @@ fn urlencoded(body: &[u8]) -> Result<FormData, ApiError> {
         };
         let name = decode(name).map_err(|_| bad_body())?;
         let value = decode(value).map_err(|_| ApiError::bad_type(&name))?;
-        values.push((name, value));
+        values.push(FormValue::text(name, value));
     }
     Ok(FormData {
         values,
@@ -79,19 +117,17 @@ async fn multipart(content_type: &str, body: &[u8]) -> Result<FormData, ApiError
     let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(
         Bytes::copy_from_slice(body),
     )));
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(MAX_MULTIPART));
-    let mut parts = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut parts = multer::Multipart::new(stream, boundary);
     let mut form = FormData::default();
     loop {
         let field = match parts.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => return Ok(form),
-            Err(error) => return Err(multipart_error(error)),
+            Err(_) => return Err(bad_body()),
         };
         let name = field.name().unwrap_or("").to_owned();
         let file_name = field.file_name().map(str::to_owned);
-        let bytes = field.bytes().await.map_err(multipart_error)?;
+        let bytes = field.bytes().await.map_err(|_| bad_body())?;
         match file_name {
             Some(file_name) => form.files.push(FilePart {
                 name,
@@ -100,17 +136,9 @@ async fn multipart(content_type: &str, body: &[u8]) -> Result<FormData, ApiError
             }),
             None => {
                 let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::bad_type(&name))?;
-                form.values.push((name, text));
+                form.values.push(FormValue::text(name, text));
             }
         }
-    }
-}
-
-fn multipart_error(error: multer::Error) -> ApiError {
-    match error {
-        multer::Error::FieldSizeExceeded { .. } => ApiError::ExceededFileSize,
-        multer::Error::StreamSizeExceeded { .. } => ApiError::PayloadTooLarge,
-        _ => bad_body(),
     }
 }
 
@@ -124,12 +152,15 @@ fn json(body: &[u8]) -> Result<FormData, ApiError> {
     let values = object
         .into_iter()
         .map(|(name, value)| {
-            let text = match value {
-                Value::Null => String::new(),
-                Value::String(text) => text,
-                other => other.to_string(),
+            let (text, sent) = match value {
+                Value::Null => (String::new(), Sent::Null),
+                Value::String(text) => (text, Sent::Text),
+                Value::Bool(flag) => (flag.to_string(), Sent::Bool),
+                Value::Number(number) => (number.to_string(), Sent::Number),
+                Value::Array(_) => (value.to_string(), Sent::Array),
+                Value::Object(_) => (value.to_string(), Sent::Object),
             };
-            (name, text)
+            FormValue { name, text, sent }
         })
         .collect();
     Ok(FormData {
@@ -149,8 +180,7 @@ mod tests {
             .await
             .expect("parses");
         let expected = [("name", "Marie's Jewelry"), ("a", ""), ("c", ""), ("d", "+é")];
-        let expected: Vec<(String, String)> =
-            expected.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect();
+        let expected: Vec<FormValue> = expected.iter().map(|(n, v)| FormValue::text(*n, *v)).collect();
         assert_eq!(form.values, expected);
         let bad = FormData::parse(None, b"name=ok&city=%FF%FE").await;
         assert_eq!(bad, Err(ApiError::bad_type("city")));
@@ -162,7 +192,7 @@ mod tests {
         let form = FormData::parse(Some("multipart/form-data; boundary=XyZ"), body.as_bytes())
             .await
             .expect("parses");
-        assert_eq!(form.values, vec![("name".to_owned(), "Marie".to_owned())]);
+        assert_eq!(form.values, vec![FormValue::text("name", "Marie")]);
         assert_eq!(form.files[0].file_name, "a.png");
         assert_eq!(form.files[0].bytes, vec![1, 2]);
         let broken = FormData::parse(Some("multipart/form-data; boundary=XyZ"), b"--XyZ\r\ngarbage").await;
@@ -172,20 +202,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn json_objects_become_text_values() {
+    async fn json_values_keep_their_type() {
         let form = FormData::parse(
             Some("application/json"),
-            br#"{"isActive":false,"creditLimit":5000,"paymentTypes":[{"id":7}],"email":null}"#,
+            br#"{"isActive":false,"creditLimit":5000,"paymentTypes":[{"id":7}],"email":null,"city":{"$ne":1},"name":"x"}"#,
         )
         .await
         .expect("parses");
+        let sent = |name: &str, text: &str, sent| FormValue {
+            name: name.into(),
+            text: text.into(),
+            sent,
+        };
         assert_eq!(
             form.values,
             vec![
-                ("isActive".to_owned(), "false".to_owned()),
-                ("creditLimit".to_owned(), "5000".to_owned()),
-                ("paymentTypes".to_owned(), r#"[{"id":7}]"#.to_owned()),
-                ("email".to_owned(), String::new()),
+                sent("isActive", "false", Sent::Bool),
+                sent("creditLimit", "5000", Sent::Number),
+                sent("paymentTypes", r#"[{"id":7}]"#, Sent::Array),
+                sent("email", "", Sent::Null),
+                sent("city", r#"{"$ne":1}"#, Sent::Object),
+                sent("name", "x", Sent::Text),
             ]
         );
     }

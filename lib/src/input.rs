@@ -1,5 +1,6 @@
 //! Reading request input: path targets and JSON bodies, with the documented errors.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -90,26 +91,26 @@ pub fn entity_tag(version: u64) -> String {
 }
 
 /// Checks parameter names: unknown ones are `invalid_param` (all of them, in order), a repeated
-/// one is `invalid_param_type`.
+/// one is `invalid_param_type`. Linear in the number of names.
 pub fn check_names<'a>(
     names: impl Iterator<Item = &'a str> + Clone,
     known: impl Fn(&str) -> bool,
 ) -> Result<(), ApiError> {
-    let mut unknown: Vec<String> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut seen_unknown = HashSet::new();
     for name in names.clone() {
-        if !known(name) && !unknown.iter().any(|u| u == name) {
-            unknown.push(name.to_owned());
+        if !known(name) && seen_unknown.insert(name) {
+            unknown.push(name);
         }
     }
     if !unknown.is_empty() {
-        return Err(ApiError::InvalidParam(unknown));
+        return Err(ApiError::unknown(unknown));
     }
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
     for name in names {
-        if seen.contains(&name) {
+        if !seen.insert(name) {
             return Err(ApiError::bad_type(name));
         }
-        seen.push(name);
     }
     Ok(())
 }
@@ -134,13 +135,13 @@ impl JsonInput {
                 _ => return Err(ApiError::bad_type("body")),
             }
         };
-        let unknown: Vec<String> = object
+        let mut unknown = object
             .keys()
-            .filter(|k| !writable.contains(&k.as_str()) && !ignored.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ApiError::InvalidParam(unknown));
+            .map(String::as_str)
+            .filter(|k| !writable.contains(k) && !ignored.contains(k))
+            .peekable();
+        if unknown.peek().is_some() {
+            return Err(ApiError::unknown(unknown));
         }
         Ok(JsonInput { object })
     }

@@ -34,10 +34,50 @@ pub trait Sortable {
     }
 }
 
+/// How a body value was sent: as text (every form and multipart value, and a JSON string), or
+/// as a JSON value of another type (its text is then the JSON, `null` an empty text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Text.
+    Text,
+    /// JSON `null`.
+    Null,
+    /// A JSON boolean.
+    Bool,
+    /// A JSON number.
+    Number,
+    /// A JSON array.
+    Array,
+    /// A JSON object.
+    Object,
+}
+
 /// A field value a request sends as a form parameter.
 pub trait Param: Sized {
+    /// The JSON type that carries this value in a JSON body, besides a string in the form
+    /// notation and `null` (which clears).
+    const NATIVE: Sent = Sent::Text;
+
     /// Reads a (trimmed) form value; `Ok(None)` clears the field.
     fn parse(text: &str) -> Result<Option<Self>, Invalid>;
+
+    /// Reads a body value sent as `sent`: another JSON type than the field's is
+    /// [`Invalid::Type`].
+    fn parse_sent(text: &str, sent: Sent) -> Result<Option<Self>, Invalid> {
+        if sent.carries(Self::NATIVE) {
+            Self::parse(text)
+        } else {
+            Err(Invalid::Type)
+        }
+    }
+}
+
+impl Sent {
+    /// Whether a value sent this way can be a field whose JSON type is `native`: text (the
+    /// form notation), `null` (clears), or the native type itself.
+    pub fn carries(self, native: Sent) -> bool {
+        matches!(self, Sent::Text | Sent::Null) || self == native
+    }
 }
 
 /// Text sorts ignoring case, then exactly (so the order is total).
@@ -230,6 +270,8 @@ impl<const LOW: i64, const HIGH: i64> Bounded<LOW, HIGH> {
 }
 
 impl<const LOW: i64, const HIGH: i64> Param for Bounded<LOW, HIGH> {
+    const NATIVE: Sent = Sent::Number;
+
     fn parse(text: &str) -> Result<Option<Self>, Invalid> {
         if text.is_empty() {
             return Ok(None);
@@ -266,6 +308,8 @@ impl Days {
 }
 
 impl Param for Days {
+    const NATIVE: Sent = Sent::Number;
+
     fn parse(text: &str) -> Result<Option<Self>, Invalid> {
         if text.is_empty() {
             return Ok(None);
@@ -286,6 +330,8 @@ impl Sortable for Days {
 }
 
 impl Param for bool {
+    const NATIVE: Sent = Sent::Bool;
+
     /// `true` or `false`, in any case; empty is not a boolean.
     fn parse(text: &str) -> Result<Option<Self>, Invalid> {
         if text.eq_ignore_ascii_case("true") {

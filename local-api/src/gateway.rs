@@ -13,11 +13,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use customer_api::error::ApiError;
+use customer_api::form::MAX_EVENT;
 use customer_api::http::{App, error_response};
 use customer_api::routes;
 
-/// The largest request body accepted, in bytes (Lambda's synchronous payload limit).
-pub const MAX_BODY: usize = 6 * 1024 * 1024;
+/// The largest request body read, in bytes: the event that carries a body is larger still, so
+/// a longer one could never reach a Lambda.
+pub const MAX_BODY: usize = MAX_EVENT;
+
+/// API Gateway HTTP API's quota on the request line and header values together, in bytes.
+pub const MAX_HEAD: usize = 10_240;
 
 /// Demo tokens (`infra/local-tokens.json`), used when no tokens file is given.
 pub const DEMO_TOKENS: &str = include_str!("../../infra/local-tokens.json");
@@ -96,6 +101,9 @@ impl Gateway {
         if request.body.len() > MAX_BODY {
             return error_response(&ApiError::PayloadTooLarge);
         }
+        if head_size(&request) > MAX_HEAD {
+            return error_response(&ApiError::HeadTooLarge);
+        }
         let Some((route, params)) = routes::find(&request.method, &request.path) else {
             return error_response(&ApiError::RouteNotFound(format!(
                 "{} {}",
@@ -115,11 +123,37 @@ impl Gateway {
         let request_id = format!("local-{}", self.next_request.fetch_add(1, Ordering::Relaxed));
         let route_key = format!("{} {}", route.method, route.path);
         let event = api_gateway_event(&request, &route_key, &params, (&self.org_claim, org), &request_id);
+        if json_size(&event) > MAX_EVENT {
+            return error_response(&ApiError::PayloadTooLarge);
+        }
         match lambda_request(event) {
             Some(lambda_request) => self.app.handle(route.operation, lambda_request).await,
             None => error_response(&ApiError::ServerError),
         }
     }
+}
+
+/// The bytes API Gateway counts against [`MAX_HEAD`]: the request line and the header values.
+fn head_size(request: &HttpRequest) -> usize {
+    let target = request.path.len() + request.query.len() + usize::from(!request.query.is_empty());
+    let line = request.method.len() + 1 + target + " HTTP/1.1".len();
+    line + request.headers.iter().map(|(_, value)| value.len()).sum::<usize>()
+}
+
+/// The length of `value` serialised, without building the text.
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
 }
 
 /// The API Gateway HTTP API (payload v2) event for `request` on `route_key` (e.g.
@@ -223,5 +257,40 @@ mod tests {
         assert!(is_text("text/plain; charset=utf-8"));
         assert!(!is_text("application/x-www-form-urlencoded"));
         assert!(!is_text("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn every_body_the_api_accepts_fits_in_the_lambda_event() {
+        use customer_api::form::MAX_FORM_BODY;
+        let long = |n: usize| "x".repeat(n);
+        let headers = vec![
+            ("Content-Type".to_owned(), "multipart/form-data; boundary=b".to_owned()),
+            ("Authorization".to_owned(), "Bearer entity1-dev-token".to_owned()),
+            ("X-Filler".to_owned(), long(4_000)),
+        ];
+        let mut request = HttpRequest {
+            method: "POST".into(),
+            path: format!("/api/v1.0/customers/reference/{}", long(3_000)),
+            query: String::new(),
+            headers,
+            body: vec![0xff; MAX_FORM_BODY],
+        };
+        request.query = long(MAX_HEAD - head_size(&request) - 1);
+        assert_eq!(head_size(&request), MAX_HEAD, "the largest head API Gateway passes");
+        let params = HashMap::from([("reference".to_owned(), long(3_000))]);
+        let event = api_gateway_event(
+            &request,
+            "POST /api/v1.0/customers/reference/{reference}",
+            &params,
+            ("organization", "entity1"),
+            "local-1",
+        );
+        let size = json_size(&event);
+        assert!(size <= MAX_EVENT, "{size} bytes");
+        assert_eq!(size, serde_json::to_vec(&event).expect("serialises").len());
+        request.body.push(0);
+        request.body.extend_from_slice(&[0; 3 * 64 * 1024 / 4]);
+        let event = api_gateway_event(&request, "POST /x", &params, ("o", "e"), "local-1");
+        assert!(json_size(&event) > MAX_EVENT, "the margin is no larger than it needs to be");
     }
 }

@@ -6,22 +6,23 @@ use crate::error::ApiError;
 use crate::form::FormData;
 use crate::input::check_names;
 use crate::logos::Upload;
-use crate::values::MAX_REFERENCE;
+use crate::values::{Sent, MAX_REFERENCE};
 
-/// Parameters with rules of their own (beside the catalogue's [`PARAMS`]).
-const RULED_PARAMS: [&str; 12] = [
-    "reference",
-    "name",
-    "categoryId",
-    "parentCustomer",
-    "customerSegmentationId",
-    "userId",
-    "regionId",
-    "paymentTypes",
-    "currency",
-    "dueDateConfigType",
-    "useExternalId",
-    "imageFile",
+/// Parameters with rules of their own (beside the catalogue's [`PARAMS`]), with the JSON type
+/// each takes in a JSON body besides a string and `null`.
+const RULED_PARAMS: [(&str, Sent); 12] = [
+    ("reference", Sent::Text),
+    ("name", Sent::Text),
+    ("categoryId", Sent::Number),
+    ("parentCustomer", Sent::Number),
+    ("customerSegmentationId", Sent::Number),
+    ("userId", Sent::Number),
+    ("regionId", Sent::Number),
+    ("paymentTypes", Sent::Array),
+    ("currency", Sent::Text),
+    ("dueDateConfigType", Sent::Number),
+    ("useExternalId", Sent::Bool),
+    ("imageFile", Sent::Text),
 ];
 
 /// A linked resource addressed by numeric id or by reference (external id).
@@ -92,19 +93,31 @@ impl CustomerInput {
     /// Reads the documented parameters; unknown ones are `invalid_param`, wrong types
     /// `invalid_param_type`.
     pub fn from_form(form: &FormData) -> Result<Self, ApiError> {
-        let known = |name: &str| PARAMS.contains(&name) || RULED_PARAMS.contains(&name);
+        let ruled = |name: &str| RULED_PARAMS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+        let known = |name: &str| PARAMS.contains(&name) || ruled(name).is_some();
         let names = form
             .values
             .iter()
-            .map(|(n, _)| n.as_str())
+            .map(|v| v.name.as_str())
             .chain(form.files.iter().map(|f| f.name.as_str()));
         check_names(names, known)?;
-        let value = |name: &str| form.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim());
+        let sent = |name: &str| {
+            form.values
+                .iter()
+                .find(|v| v.name == name)
+                .map(|v| (v.text.trim(), v.sent))
+        };
+        for (name, native) in RULED_PARAMS {
+            if sent(name).is_some_and(|(_, sent)| !sent.carries(native)) {
+                return Err(bad(name));
+            }
+        }
+        let value = |name: &str| sent(name).map(|(text, _)| text);
         let external = match value("useExternalId") {
             None | Some("") => false,
             Some(text) => parse_bool("useExternalId", text)?,
         };
-        let (fields, too_long) = CustomerPatch::parse_params(value)?;
+        let (fields, too_long) = CustomerPatch::parse_params(sent)?;
         let link = |name: &str| -> Change<IdOrReference> {
             value(name).map(|text| (!text.is_empty()).then(|| IdOrReference::parse(text, external)))
         };
@@ -165,9 +178,13 @@ fn parse_id(name: &str, text: &str) -> Result<u64, ApiError> {
         .ok_or_else(|| bad(name))
 }
 
-/// `[{"id"=7},{"id"=8}]` (the documented form) or JSON `[{"id":7}]`; ids may be quoted.
+/// `[{"id"=7},{"id"=8}]` (the documented form) or JSON `[{"id":7}]`; ids may be quoted. Empty
+/// (or JSON `null`) clears, as `[]` does.
 fn parse_payment_types(text: &str) -> Result<Vec<u64>, ApiError> {
     use serde_json::Value;
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
     let invalid = || bad("payment type id");
     let json = text.replace("\"=", "\":");
     let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&json) else {
@@ -192,14 +209,12 @@ fn parse_payment_types(text: &str) -> Result<Vec<u64>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::form::FormValue;
     use crate::values::{Amount, Bounded};
 
     fn form(pairs: &[(&str, &str)]) -> FormData {
         FormData {
-            values: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            values: pairs.iter().map(|(k, v)| FormValue::text(*k, *v)).collect(),
             files: Vec::new(),
         }
     }
@@ -212,6 +227,7 @@ mod tests {
             Ok(vec![7, 8])
         );
         assert_eq!(parse_payment_types("[]"), Ok(vec![]));
+        assert_eq!(parse_payment_types(""), Ok(vec![]));
         for bad_value in [
             r#"[{"id"="x"}]"#,
             "nope",
@@ -280,5 +296,57 @@ mod tests {
         let long = CustomerInput::from_form(&form(&[("city", &"c".repeat(256))])).expect("parses");
         assert!(long.too_long && long.fields.city.is_none());
         assert_eq!(Amount::new(1.5).map(Bounded::get), Some(1.5));
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    async fn from_json(body: &str) -> Result<CustomerInput, ApiError> {
+        let form = FormData::parse(Some("application/json"), body.as_bytes()).await?;
+        CustomerInput::from_form(&form)
+    }
+
+    #[tokio::test]
+    async fn native_json_types_are_taken() {
+        let input = from_json(
+            r#"{"name":"x","isActive":false,"creditLimit":5000,"dueDateConfigNumber":7,
+                "dueDateConfigType":1,"categoryId":3,"regionId":4,"useExternalId":false,
+                "paymentTypes":[{"id":7}],"email":null,"city":"Nice","onHold":"TRUE"}"#,
+        )
+        .await
+        .expect("valid");
+        assert_eq!(input.fields.is_active, Some(Some(false)));
+        assert_eq!(input.fields.on_hold, Some(Some(true)));
+        assert_eq!(input.fields.email, Some(None));
+        assert_eq!(input.category, Some(Some(IdOrReference::Id(3))));
+        assert_eq!(input.region, Some(Some(4)));
+        assert_eq!(input.payment_types, Some(vec![7]));
+    }
+
+    #[tokio::test]
+    async fn other_json_types_are_refused_by_name() {
+        for (name, value) in [
+            ("name", r#"["a"]"#),
+            ("city", r#"{"$ne":1}"#),
+            ("comment", "true"),
+            ("reference", "12"),
+            ("email", "5"),
+            ("categoryId", "[3]"),
+            ("parentCustomer", r#"{"id":1}"#),
+            ("regionId", "true"),
+            ("isActive", "1"),
+            ("creditLimit", "true"),
+            ("creditLimit", "[1]"),
+            ("dueDateConfigNumber", "false"),
+            ("paymentTypes", r#"{"id":7}"#),
+            ("useExternalId", "1"),
+            ("currency", "978"),
+            ("imageFile", "[]"),
+        ] {
+            let body = format!(r#"{{"{name}":{value}}}"#);
+            assert_eq!(from_json(&body).await.err(), Some(bad(name)), "{body}");
+        }
     }
 }

@@ -15,7 +15,7 @@ pub use catalogue::{
 pub use input::{Change, CustomerInput, IdOrReference};
 pub use view::Customer;
 
-use crate::error::{ApiError, Resource};
+use crate::error::{echo, ApiError, Resource};
 use crate::groups::GroupFields;
 use crate::input::{Precondition, Target};
 use crate::list::{IdSet, ListQuery, ListSpec, Paging};
@@ -50,7 +50,10 @@ pub trait CustomerStore: RecordStore<CustomerFields> + RecordStore<GroupFields> 
 impl<T: RecordStore<CustomerFields> + RecordStore<GroupFields> + ?Sized> CustomerStore for T {}
 
 fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
-    ApiError::NotFound(format!("The {what} with the id {id} doesn't exist."))
+    ApiError::NotFound(format!(
+        "The {what} with the id {} doesn't exist.",
+        echo(&id.to_string())
+    ))
 }
 
 fn self_parent() -> ApiError {
@@ -334,7 +337,10 @@ impl<'a> Customers<'a> {
     /// A currency the organization may use: ISO 4217 knows it, and it is configured.
     fn configured_currency(&self, sent: &str) -> Result<CurrencyCode, ApiError> {
         let code = CurrencyCode::parse(sent)
-            .ok_or_else(|| ApiError::NotFound(format!("The currency with name {sent} doesn't exist.")))?;
+            .ok_or_else(|| ApiError::NotFound(format!(
+                "The currency with name {} doesn't exist.",
+                echo(sent)
+            )))?;
         let configured = self.refs.currencies.iter().any(|c| c == code.as_str())
             || self.refs.currency.as_deref() == Some(code.as_str());
         if !configured {

@@ -113,7 +113,7 @@ impl<F: 'static> ListQuery<F> {
     }
 
     fn add_date(&mut self, field: &str, op: &str, value: &str) -> Result<(), ApiError> {
-        let bad = || ApiError::InvalidDatetimeFormat(value.to_owned());
+        let bad = || ApiError::InvalidDatetimeFormat(crate::error::echo(value).into_owned());
         let ts: Timestamp = value.parse().map_err(|_| bad())?;
         let range = if field == "dateCreated" {
             &mut self.date_created

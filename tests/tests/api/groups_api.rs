@@ -616,7 +616,8 @@ pub async fn authentication_is_required(api: &TestApi) {
 
 pub async fn hostile_input_gets_a_4xx(api: &TestApi) {
     create(api, "r", "n").await;
-    let long = "x".repeat(20_000);
+    // Under API Gateway's 10,240-byte request line (the local gateway answers 431 beyond).
+    let long = "x".repeat(9_000);
     let paths = [
         format!("{GROUPS}?reference={long}"),
         format!("{GROUPS}?name=%FF%FE"),

@@ -8,6 +8,7 @@
 mod concurrency;
 mod customers_api;
 mod groups_api;
+mod hardening;
 mod idempotency;
 mod layout;
 mod local_api;
