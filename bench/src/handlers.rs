@@ -295,5 +295,71 @@ pub async fn run(options: &Options) -> Result<(), String> {
         );
     }
     println!("\n⚠ marks a miss.\n");
-    Ok(())
+    unknown_parameters(&api, options).await
+}
+
+/// The ratio above which parsing is taken for superlinear (the bench then fails): linear work
+/// gives 8× for 8 times the parameters, quadratic work 64×.
+const SUPERLINEAR: f64 = 20.0;
+
+/// Requests with 2,000 and 16,000 unknown parameters, in each body type: the cost must grow
+/// linearly (issue 12: it was quadratic, 16,000 took 4.6 s).
+async fn unknown_parameters(api: &TestApi, options: &Options) -> Result<(), String> {
+    let iterations = if options.quick { 3 } else { 20 };
+    type Body = fn(usize) -> (Vec<u8>, String);
+    let bodies: [(&str, Body); 3] = [
+        ("form", |n| {
+            let body = (0..n).map(|i| format!("u{i}=1")).collect::<Vec<_>>().join("&");
+            (body.into_bytes(), FORM.to_owned())
+        }),
+        ("multipart", |n| {
+            let names: Vec<String> = (0..n).map(|i| format!("u{i}")).collect();
+            let fields: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+            multipart(&fields, &[])
+        }),
+        ("JSON", |n| {
+            let object: serde_json::Map<String, Value> =
+                (0..n).map(|i| (format!("u{i}"), Value::from(1))).collect();
+            let body = serde_json::to_vec(&object).unwrap_or_default();
+            (body, "application/json".to_owned())
+        }),
+    ];
+    println!(
+        "## Unknown parameters (a create with N unknown parameters, answered 400; CPU µs, mean of {iterations})\n"
+    );
+    println!(
+        "Parsing and checking must be linear in the body: 8 times the parameters, at most 10 times the cost. Query strings cannot carry 2,000 parameters (API Gateway's 10,240-byte request line).\n"
+    );
+    println!("| body | 2,000 unknown (µs) | 16,000 unknown (µs) | ratio | target |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut superlinear = Vec::new();
+    for (name, body) in bodies {
+        let mut costs = Vec::new();
+        for n in [2_000, 16_000] {
+            let (bytes, content_type) = body(n);
+            let row = operation(api, iterations, ("unknown parameters", 400, None), |_| {
+                Event::new("POST", "/api/v1.0/customers", &bytes, &content_type)
+            })
+            .await?;
+            costs.push(row.cost);
+        }
+        let ratio = costs[1] / costs[0];
+        let flag = if ratio > 10.0 { " ⚠" } else { "" };
+        println!(
+            "| {name} | {:.0} | {:.0} | {ratio:.1}×{flag} | ≤ 10× |",
+            costs[0], costs[1]
+        );
+        if ratio > SUPERLINEAR {
+            superlinear.push(format!("{name} ({ratio:.1}×)"));
+        }
+    }
+    println!();
+    if superlinear.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "parsing is superlinear (over {SUPERLINEAR}× for 8 times the parameters): {}",
+            superlinear.join(", ")
+        ))
+    }
 }

@@ -124,18 +124,6 @@ impl ApiError {
         ))
     }
 
-    /// `invalid_param` for the unknown parameters `names`, in order: the first [`MAX_LISTED`],
-    /// then `...` if there are more.
-    pub fn unknown<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut names = names.into_iter();
-        let mut listed: Vec<String> =
-            names.by_ref().take(MAX_LISTED).map(|n| echo(n).into_owned()).collect();
-        if names.next().is_some() {
-            listed.push("...".to_owned());
-        }
-        ApiError::InvalidParam(listed)
-    }
-
     /// `missing_param` for the named parameter.
     pub fn missing(name: &str) -> Self {
         ApiError::MissingParam(name.to_owned())
@@ -308,17 +296,13 @@ mod tests {
         assert_eq!(echo(&exact), exact.as_str());
         let long = "é".repeat(MAX_ECHO * 100);
         assert_eq!(echo(&long), format!("{}…", "é".repeat(MAX_ECHO)));
-        let names: Vec<String> = (0..5 * MAX_LISTED).map(|i| format!("p{i}")).collect();
-        let ApiError::InvalidParam(listed) = ApiError::unknown(names.iter().map(String::as_str)) else {
-            panic!("invalid_param");
-        };
-        assert_eq!(listed.len(), MAX_LISTED + 1);
-        assert_eq!((listed[0].as_str(), listed[MAX_LISTED].as_str()), ("p0", "..."));
-        assert_eq!(
-            ApiError::unknown(["a", "b"]),
-            ApiError::InvalidParam(vec!["a".into(), "b".into()])
-        );
         assert!(ApiError::bad_type(&long).to_string().chars().count() < 400);
-        assert!(ApiError::not_found(Resource::Customer, &long).to_string().chars().count() < 400);
+        assert!(
+            ApiError::not_found(Resource::Customer, &long)
+                .to_string()
+                .chars()
+                .count()
+                < 400
+        );
     }
 }

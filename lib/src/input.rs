@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, MAX_LISTED, echo};
 
 /// The largest JSON body accepted, in bytes.
 pub const MAX_JSON_BODY: usize = 1 << 20;
@@ -90,29 +90,76 @@ pub fn entity_tag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
-/// Checks parameter names: unknown ones are `invalid_param` (all of them, in order), a repeated
-/// one is `invalid_param_type`. Linear in the number of names.
+/// Checks parameter names as a request is read, in one pass and bounded memory: unknown names
+/// are `invalid_param` (the first [`MAX_LISTED`] distinct ones in order, then `...`), and when
+/// none is unknown, a repeated name is `invalid_param_type`.
+pub struct NameCheck<K> {
+    known: K,
+    listed: Vec<String>,
+    more: bool,
+    seen: HashSet<String>,
+    repeated: Option<String>,
+}
+
+impl<K: Fn(&str) -> bool> NameCheck<K> {
+    /// A check of the names `known` accepts.
+    pub fn new(known: K) -> Self {
+        NameCheck {
+            known,
+            listed: Vec::new(),
+            more: false,
+            seen: HashSet::new(),
+            repeated: None,
+        }
+    }
+
+    /// Notes `name`; whether its value is to be kept (a known name, the first time).
+    pub fn admit(&mut self, name: &str) -> bool {
+        if !(self.known)(name) {
+            let quoted = echo(name);
+            if !self.listed.iter().any(|l| *l == quoted) {
+                if self.listed.len() < MAX_LISTED {
+                    self.listed.push(quoted.into_owned());
+                } else {
+                    self.more = true;
+                }
+            }
+            return false;
+        }
+        if self.seen.contains(name) {
+            self.repeated.get_or_insert_with(|| name.to_owned());
+            return false;
+        }
+        self.seen.insert(name.to_owned());
+        true
+    }
+
+    /// The verdict on every name noted.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if !self.listed.is_empty() {
+            let mut listed = self.listed;
+            if self.more {
+                listed.push("...".to_owned());
+            }
+            return Err(ApiError::InvalidParam(listed));
+        }
+        match self.repeated {
+            Some(name) => Err(ApiError::bad_type(&name)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks a request's parameter names at once (see [`NameCheck`]).
 pub fn check_names<'a>(
-    names: impl Iterator<Item = &'a str> + Clone,
+    names: impl Iterator<Item = &'a str>,
     known: impl Fn(&str) -> bool,
 ) -> Result<(), ApiError> {
-    let mut unknown: Vec<&str> = Vec::new();
-    let mut seen_unknown = HashSet::new();
-    for name in names.clone() {
-        if !known(name) && seen_unknown.insert(name) {
-            unknown.push(name);
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(ApiError::unknown(unknown));
-    }
-    let mut seen = HashSet::new();
+    let mut check = NameCheck::new(known);
     for name in names {
-        if !seen.insert(name) {
-            return Err(ApiError::bad_type(name));
-        }
+        check.admit(name);
     }
-    Ok(())
+    check.finish()
 }
 
 /// A JSON object body, checked against the keys an operation accepts.
@@ -135,14 +182,9 @@ impl JsonInput {
                 _ => return Err(ApiError::bad_type("body")),
             }
         };
-        let mut unknown = object
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !writable.contains(k) && !ignored.contains(k))
-            .peekable();
-        if unknown.peek().is_some() {
-            return Err(ApiError::unknown(unknown));
-        }
+        check_names(object.keys().map(String::as_str), |k| {
+            writable.contains(&k) || ignored.contains(&k)
+        })?;
         Ok(JsonInput { object })
     }
 

@@ -137,7 +137,11 @@ impl Gateway {
 fn head_size(request: &HttpRequest) -> usize {
     let target = request.path.len() + request.query.len() + usize::from(!request.query.is_empty());
     let line = request.method.len() + 1 + target + " HTTP/1.1".len();
-    line + request.headers.iter().map(|(_, value)| value.len()).sum::<usize>()
+    line + request
+        .headers
+        .iter()
+        .map(|(_, value)| value.len())
+        .sum::<usize>()
 }
 
 /// The length of `value` serialised, without building the text.
@@ -264,7 +268,10 @@ mod tests {
         use customer_api::form::MAX_FORM_BODY;
         let long = |n: usize| "x".repeat(n);
         let headers = vec![
-            ("Content-Type".to_owned(), "multipart/form-data; boundary=b".to_owned()),
+            (
+                "Content-Type".to_owned(),
+                "multipart/form-data; boundary=b".to_owned(),
+            ),
             ("Authorization".to_owned(), "Bearer entity1-dev-token".to_owned()),
             ("X-Filler".to_owned(), long(4_000)),
         ];
@@ -276,7 +283,11 @@ mod tests {
             body: vec![0xff; MAX_FORM_BODY],
         };
         request.query = long(MAX_HEAD - head_size(&request) - 1);
-        assert_eq!(head_size(&request), MAX_HEAD, "the largest head API Gateway passes");
+        assert_eq!(
+            head_size(&request),
+            MAX_HEAD,
+            "the largest head API Gateway passes"
+        );
         let params = HashMap::from([("reference".to_owned(), long(3_000))]);
         let event = api_gateway_event(
             &request,
@@ -291,6 +302,9 @@ mod tests {
         request.body.push(0);
         request.body.extend_from_slice(&[0; 3 * 64 * 1024 / 4]);
         let event = api_gateway_event(&request, "POST /x", &params, ("o", "e"), "local-1");
-        assert!(json_size(&event) > MAX_EVENT, "the margin is no larger than it needs to be");
+        assert!(
+            json_size(&event) > MAX_EVENT,
+            "the margin is no larger than it needs to be"
+        );
     }
 }

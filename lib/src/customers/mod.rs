@@ -15,7 +15,7 @@ pub use catalogue::{
 pub use input::{Change, CustomerInput, IdOrReference};
 pub use view::Customer;
 
-use crate::error::{echo, ApiError, Resource};
+use crate::error::{ApiError, Resource, echo};
 use crate::groups::GroupFields;
 use crate::input::{Precondition, Target};
 use crate::list::{IdSet, ListQuery, ListSpec, Paging};
@@ -336,11 +336,9 @@ impl<'a> Customers<'a> {
 
     /// A currency the organization may use: ISO 4217 knows it, and it is configured.
     fn configured_currency(&self, sent: &str) -> Result<CurrencyCode, ApiError> {
-        let code = CurrencyCode::parse(sent)
-            .ok_or_else(|| ApiError::NotFound(format!(
-                "The currency with name {} doesn't exist.",
-                echo(sent)
-            )))?;
+        let code = CurrencyCode::parse(sent).ok_or_else(|| {
+            ApiError::NotFound(format!("The currency with name {} doesn't exist.", echo(sent)))
+        })?;
         let configured = self.refs.currencies.iter().any(|c| c == code.as_str())
             || self.refs.currency.as_deref() == Some(code.as_str());
         if !configured {

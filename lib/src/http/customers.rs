@@ -22,7 +22,7 @@ async fn customers<'a>(app: &'a App, org: &'a Organization) -> Result<Customers<
 }
 
 async fn input(request: &Request) -> Result<CustomerInput, ApiError> {
-    let form = FormData::parse(content_type(request), body(request)).await?;
+    let form = FormData::parse(content_type(request), body(request), CustomerInput::knows).await?;
     CustomerInput::from_form(&form)
 }
 

@@ -56,7 +56,11 @@ pub async fn customer_json_values_keep_their_types(api: &TestApi) {
         ("paymentTypes", json!({"id": 7})),
     ] {
         let reply = api
-            .send("POST", CUSTOMERS, &json!({"reference": "JT-1", "name": "x", name: value}))
+            .send(
+                "POST",
+                CUSTOMERS,
+                &json!({"reference": "JT-1", "name": "x", name: value}),
+            )
             .await;
         bad_type(&reply, name);
     }
@@ -76,7 +80,12 @@ pub async fn customer_json_values_keep_their_types(api: &TestApi) {
     assert_eq!(created.status, 201, "{:?}", created.body);
     let c = &created.body;
     assert_eq!(
-        (&c["isActive"], &c["onHold"], &c["creditLimit"], &c["dueDateConfigNumber"]),
+        (
+            &c["isActive"],
+            &c["onHold"],
+            &c["creditLimit"],
+            &c["dueDateConfigNumber"]
+        ),
         (&json!(false), &json!(true), &json!(5000.5), &json!(7))
     );
     assert_eq!((&c["email"], &c["city"]), (&Value::Null, &json!("Nice")));
@@ -91,9 +100,14 @@ pub async fn customer_json_values_keep_their_types(api: &TestApi) {
     let shown = api.get(&path).await;
     assert_eq!(shown.body, created.body, "the refused updates changed nothing");
 
-    let cleared = api.send("PUT", &path, &json!({"city": null, "paymentTypes": null})).await;
+    let cleared = api
+        .send("PUT", &path, &json!({"city": null, "paymentTypes": null}))
+        .await;
     assert_eq!(cleared.status, 200, "{:?}", cleared.body);
-    assert_eq!((&cleared.body["city"], &cleared.body["paymentTypes"]), (&Value::Null, &json!([])));
+    assert_eq!(
+        (&cleared.body["city"], &cleared.body["paymentTypes"]),
+        (&Value::Null, &json!([]))
+    );
 }
 
 /// `n` distinct unknown names `u0`, `u1`, ... as a form body.
@@ -112,7 +126,9 @@ pub async fn many_unknown_parameters_are_answered_in_bounded_text(api: &TestApi)
     let names: Vec<String> = (0..n / 2).map(|i| format!("u{i}")).collect();
     let pairs: Vec<(&str, &str)> = names.iter().map(|k| (k.as_str(), "1")).collect();
     let (bytes, content_type) = api_tests::multipart(&pairs, &[]);
-    let reply = api.call("POST", CUSTOMERS, Some(ENTITY1), &bytes, &content_type).await;
+    let reply = api
+        .call("POST", CUSTOMERS, Some(ENTITY1), &bytes, &content_type)
+        .await;
     error(&reply, 400, "invalid_param", &expected);
 
     let object: serde_json::Map<String, Value> = (0..n).map(|i| (format!("u{i}"), json!(1))).collect();
@@ -136,7 +152,10 @@ pub async fn many_unknown_parameters_are_answered_in_bounded_text(api: &TestApi)
     let long_name = "n".repeat(1_000_000);
     let reply = form(api, "POST", CUSTOMERS, &format!("{long_name}=1")).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.body.to_string().len() < 2_000, "the error quotes a bounded name");
+    assert!(
+        reply.body.to_string().len() < 2_000,
+        "the error quotes a bounded name"
+    );
     assert_eq!(count(api, CUSTOMERS).await, 0);
 }
 
@@ -153,7 +172,10 @@ pub async fn bodies_over_what_aws_carries_are_413(api: &TestApi) {
 
     let comment = "c".repeat(MAX_FORM_BODY);
     let (bytes, content_type) = api_tests::multipart(&[("reference", "B-1"), ("comment", &comment)], &[]);
-    too_large(&api.call("POST", CUSTOMERS, Some(ENTITY1), &bytes, &content_type).await);
+    too_large(
+        &api.call("POST", CUSTOMERS, Some(ENTITY1), &bytes, &content_type)
+            .await,
+    );
 
     let json_body = json!({"reference": "B-1", "name": "x", "comment": "c".repeat(1 << 20)});
     too_large(&api.send("POST", CUSTOMERS, &json_body).await);
@@ -161,7 +183,10 @@ pub async fn bodies_over_what_aws_carries_are_413(api: &TestApi) {
 
     // A text body is escaped into the event, not base64-encoded: 4 MB of quotes is 8 MB there.
     let quotes = vec![b'"'; 4 << 20];
-    too_large(&api.call("POST", CUSTOMERS, Some(ENTITY1), &quotes, "text/plain").await);
+    too_large(
+        &api.call("POST", CUSTOMERS, Some(ENTITY1), &quotes, "text/plain")
+            .await,
+    );
     assert_eq!(count(api, CUSTOMERS).await, 0);
 }
 
