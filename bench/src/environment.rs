@@ -83,7 +83,7 @@ pub async fn fresh_stack(endpoint: &str, name: &str) -> Result<(String, String),
         .await
         .map_err(|e| e.to_string())?;
     let store = customer_api::store::DynamoStore::new(client, table.clone(), 1);
-    customer_api::reference_data::seed(&store, customer_api::reference_data::SEED_JSON).await?;
+    customer_api::seed::organizations(&store, &store, customer_api::reference_data::SEED_JSON).await?;
     let bucket = format!("bench-{name}-{suffix}");
     customer_api::aws::local_s3_client(endpoint)
         .create_bucket()

@@ -292,6 +292,26 @@ impl<'a> Groups<'a> {
         }
     }
 
+    /// Creates the group `reference` named `name` unless the organization has it (under any name).
+    pub async fn ensure(&self, reference: &str, name: &str) -> Result<(), ApiError> {
+        let target = Target::Reference(reference.to_owned());
+        match self.find(&target).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::NotFound(_)) => {
+                let input = GroupInput {
+                    reference: Some(reference.to_owned()),
+                    name: Some(name.to_owned()),
+                    description: None,
+                };
+                match self.create(input).await {
+                    Ok(_) | Err(ApiError::NotUnique(_)) => Ok(()),
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Updates the addressed group; `reference` and `name` are required, `description` optional.
     pub async fn update(
         &self,

@@ -20,11 +20,12 @@ pub enum Target {
 }
 
 impl Target {
-    /// Reads an `{id}` path segment: a positive integer, else `invalid_param_type`.
+    /// Reads an `{id}` path segment: a whole number (0 is well formed and names no record),
+    /// else `invalid_param_type`.
     pub fn id(text: &str) -> Result<Self, ApiError> {
         text.parse::<u64>()
             .ok()
-            .filter(|id| *id > 0 && !text.starts_with('+'))
+            .filter(|_| !text.starts_with('+'))
             .map(Target::Id)
             .ok_or_else(|| ApiError::bad_type("id"))
     }
@@ -206,7 +207,8 @@ mod tests {
     #[test]
     fn ids_are_positive_integers() {
         assert_eq!(Target::id("42"), Ok(Target::Id(42)));
-        for bad in ["0", "-1", "+1", "abc", "1.5", "99999999999999999999999", ""] {
+        assert_eq!(Target::id("0"), Ok(Target::Id(0)));
+        for bad in ["-1", "+1", "abc", "1.5", "99999999999999999999999", ""] {
             assert_eq!(Target::id(bad), Err(ApiError::bad_type("id")), "{bad}");
         }
     }

@@ -23,6 +23,7 @@ pub mod model;
 pub mod reference_data;
 pub mod retry;
 pub mod routes;
+pub mod seed;
 pub mod settings;
 pub mod store;
 pub mod time;

@@ -44,6 +44,16 @@ pub struct Region {
     pub name: String,
 }
 
+/// The category customers join when they are created without one (the reference's "root
+/// customer category"): a group of the organization, created by seeding when missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCategory {
+    /// The group's reference.
+    pub reference: String,
+    /// Its name, when seeding creates it.
+    pub name: String,
+}
+
 /// One organization's reference data.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +76,9 @@ pub struct ReferenceData {
     /// Regions.
     #[serde(default)]
     pub regions: Vec<Region>,
+    /// The root customer category, if the organization has one.
+    #[serde(default)]
+    pub root_category: Option<RootCategory>,
 }
 
 impl ReferenceData {
@@ -93,18 +106,6 @@ pub trait ReferenceDataStore: Send + Sync {
 
     /// Replaces the organization's reference data.
     async fn put_reference_data(&self, org: &Organization, data: &ReferenceData) -> Result<(), StoreError>;
-}
-
-/// Stores every organization of a seed file; returns how many.
-pub async fn seed(store: &dyn ReferenceDataStore, seed_json: &str) -> Result<usize, String> {
-    let orgs = ReferenceData::parse_seed(seed_json)?;
-    for (org, data) in &orgs {
-        store
-            .put_reference_data(org, data)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(orgs.len())
 }
 
 /// How long a process reuses reference data it has read.

@@ -248,6 +248,9 @@ impl PartialEq<&str> for Reference {
 #[serde(transparent)]
 pub struct Bounded<const LOW: i64, const HIGH: i64>(f64);
 
+/// The smallest non-zero magnitude DynamoDB stores.
+pub const MIN_MAGNITUDE: f64 = 1e-130;
+
 /// A latitude, in degrees.
 pub type Latitude = Bounded<-90, 90>;
 /// A longitude, in degrees.
@@ -256,11 +259,13 @@ pub type Longitude = Bounded<-180, 180>;
 pub type Amount = Bounded<-1_000_000_000_000_000, 1_000_000_000_000_000>;
 
 impl<const LOW: i64, const HIGH: i64> Bounded<LOW, HIGH> {
-    /// The number, if it lies in the range.
+    /// The number, if it lies in the range and DynamoDB can hold it (zero, or a magnitude of at
+    /// least 1e-130).
     pub fn new(number: f64) -> Option<Self> {
         #[allow(clippy::cast_precision_loss)]
         let fits = number.is_finite() && (LOW as f64..=HIGH as f64).contains(&number);
-        fits.then_some(Bounded(number))
+        let storable = number == 0.0 || number.abs() >= MIN_MAGNITUDE;
+        (fits && storable).then_some(Bounded(number))
     }
 
     /// The number.
@@ -419,9 +424,13 @@ mod tests {
             Ok(Some(-90.0))
         );
         assert_eq!(Longitude::parse("180.5"), Err(Invalid::Type));
-        for bad in ["abc", "1e400", "NaN", "inf"] {
+        for bad in ["abc", "1e400", "NaN", "inf", "1e-131", "-9e-200", "5e-324"] {
             assert_eq!(Amount::parse(bad), Err(Invalid::Type), "{bad}");
         }
+        for good in ["0", "-0", "1e-130", "-1e-130", "0.000001"] {
+            assert!(Amount::parse(good).is_ok_and(|a| a.is_some()), "{good}");
+        }
+        assert_eq!(Latitude::parse("1e-140"), Err(Invalid::Type));
         assert_eq!(Amount::parse(""), Ok(None));
         let whole = serde_json::to_string(&Amount::new(5000.0)).expect("json");
         assert_eq!(whole, "5000");

@@ -9,7 +9,7 @@ use customer_api::logos::Logos;
 use customer_api::logos::resize::VariantBoxes;
 use customer_api::settings::DEFAULT_ORG_CLAIM;
 use customer_api::store::{DynamoStore, dynamo};
-use customer_api::{App, reference_data};
+use customer_api::{App, reference_data, seed};
 
 use crate::{DirObjectStore, EmbeddedStore, ResizeOnPut};
 
@@ -52,7 +52,7 @@ pub async fn local_app(store: &LocalStore, objects: PathBuf, logo_base_url: Stri
             Arc::new(DynamoStore::new(client, table.clone(), 1))
         }
     };
-    let seeded = reference_data::seed(store.as_ref(), reference_data::SEED_JSON).await?;
+    let seeded = seed::organizations(store.as_ref(), store.as_ref(), reference_data::SEED_JSON).await?;
     tracing::info!(
         organizations = seeded,
         "reference data seeded from infra/seed/reference-data.json"

@@ -37,7 +37,7 @@ async fn main() {
         }
     }
     let store = DynamoStore::new(client, table.clone(), 1);
-    match reference_data::seed(&store, &seed).await {
+    match customer_api::seed::organizations(&store, &store, &seed).await {
         Ok(count) => println!("seeded reference data of {count} organizations into {table}"),
         Err(error) => exit(&error),
     }

@@ -11,8 +11,8 @@ use customer_api::App;
 use customer_api::http::Store;
 use customer_api::logos::resize::VariantBoxes;
 use customer_api::logos::{Logos, ObjectStore, S3ObjectStore};
-use customer_api::reference_data;
 use customer_api::store::{DynamoStore, dynamo};
+use customer_api::{reference_data, seed};
 use local_api::{DirObjectStore, EmbeddedStore, Gateway, HttpRequest, ResizeOnPut, Tokens};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -315,9 +315,13 @@ impl TestApi {
 
     /// An API over `store` (of `adapter`), as [`TestApi::with_resizer`].
     pub async fn over(store: TestStore, adapter: Adapter, resize_on_upload: bool) -> Self {
-        reference_data::seed(store.store.as_ref(), reference_data::SEED_JSON)
-            .await
-            .expect("seed reference data");
+        seed::organizations(
+            store.store.as_ref(),
+            store.store.as_ref(),
+            reference_data::SEED_JSON,
+        )
+        .await
+        .expect("seed reference data");
         let (objects_dir, bucket, raw): (Option<TempDir>, _, Arc<dyn ObjectStore>) = match adapter {
             Adapter::Embedded => {
                 let dir = tempfile::tempdir().expect("logo dir");

@@ -170,7 +170,7 @@ fn parse_bool(name: &str, text: &str) -> Result<bool, ApiError> {
 fn parse_id(name: &str, text: &str) -> Result<u64, ApiError> {
     text.parse::<u64>()
         .ok()
-        .filter(|id| *id > 0 && !text.starts_with('+'))
+        .filter(|_| !text.starts_with('+'))
         .ok_or_else(|| bad(name))
 }
 
@@ -193,7 +193,6 @@ fn parse_payment_types(text: &str) -> Result<Vec<u64>, ApiError> {
             Some(Value::String(s)) => s.parse().ok(),
             _ => None,
         }
-        .filter(|id| *id > 0)
         .ok_or_else(invalid)?;
         if !ids.contains(&id) {
             ids.push(id);

@@ -161,6 +161,19 @@ impl<'a> Customers<'a> {
         found.map_err(|e| self.fail(e, &""))
     }
 
+    /// The organization's root category (where customers created without one go), if it has
+    /// one and the group exists.
+    async fn root_category(&self) -> Result<Option<u64>, ApiError> {
+        let Some(root) = &self.refs.root_category else {
+            return Ok(None);
+        };
+        let wanted = IdOrReference::Reference(root.reference.clone());
+        Ok(self
+            .find_linked(&self.groups, &wanted)
+            .await?
+            .map(|group| group.id))
+    }
+
     /// The parent, checked to be neither the customer itself nor one of its descendants, and
     /// the ancestors that check read: they must be unchanged when the write commits, so that two
     /// concurrent re-parentings can never close a cycle.
@@ -218,8 +231,8 @@ impl<'a> Customers<'a> {
             patch.name = Some(name);
         }
         let category = match &input.category {
-            None => stored.and_then(|c| c.category_id),
-            Some(None) => None,
+            None if current.is_some() => stored.and_then(|c| c.category_id),
+            None | Some(None) => self.root_category().await?,
             Some(Some(wanted)) => Some(
                 self.find_linked(&self.groups, wanted)
                     .await?
@@ -294,7 +307,8 @@ impl<'a> Customers<'a> {
 
         let sent_is_sub = input.fields.is_sub_customer.flatten();
         let derived = input.due_date_type.is_some() || input.fields.due_date_config_number.is_some();
-        if input.category.is_none() && input.parent.is_none() && sent_is_sub.is_none() {
+        let category_set = input.category.is_some() || (current.is_none() && category.is_some());
+        if !category_set && input.parent.is_none() && sent_is_sub.is_none() {
             return Ok(Changes {
                 patch,
                 checks: Vec::new(),
@@ -507,7 +521,8 @@ impl<'a> Customers<'a> {
         self.view(record).await
     }
 
-    /// Creates the customer with this reference, or updates it. Returns whether it was created.
+    /// Creates the customer with this reference, or updates it (`name` is required either way,
+    /// as the reference marks it). Returns whether it was created.
     pub async fn upsert(
         &self,
         reference: &str,
@@ -517,6 +532,7 @@ impl<'a> Customers<'a> {
         if input.reference.as_deref().is_some_and(|r| r != reference) {
             return Err(ApiError::InvalidParam(vec!["reference".into()]));
         }
+        present(input.name.as_deref(), "name")?;
         input.reference = None;
         let target = Target::Reference(reference.to_owned());
         let missing = ApiError::not_found(Resource::Customer, &target);
@@ -535,13 +551,12 @@ impl<'a> Customers<'a> {
                 Err(error) if error == missing && precondition.is_some() => {
                     Err(ApiError::PreconditionFailed(Resource::Customer))
                 }
-                Err(error) if error == missing => match present(input.name.as_deref(), "name") {
-                    Err(error) => Err(error),
-                    Ok(_) => match self.create_with(reference, &input, &mut logo).await {
+                Err(error) if error == missing => {
+                    match self.create_with(reference, &input, &mut logo).await {
                         Err(ApiError::NotUnique(_)) => Err(raced.clone()),
                         created => created.map(|customer| (customer, true)),
-                    },
-                },
+                    }
+                }
                 Err(error) => Err(error),
             };
             if let Some(answer) = retries.settle(outcome).await {

@@ -99,7 +99,13 @@ pub async fn show_by_id_and_reference_under_both_names(api: &TestApi) {
         "not_found",
         "The customer group with the id nope doesn't exist.",
     );
-    for bad in ["abc", "-1", "0", "1.5", "99999999999999999999999"] {
+    error(
+        &api.get(&format!("{GROUPS}/0")).await,
+        404,
+        "not_found",
+        "The customer group with the id 0 doesn't exist.",
+    );
+    for bad in ["abc", "-1", "+1", "1.5", "99999999999999999999999"] {
         error(
             &api.get(&format!("{GROUPS}/{bad}")).await,
             400,

@@ -2,7 +2,7 @@
 //! customer routes, hostile parameter counts, Unicode references, numbers DynamoDB cannot hold,
 //! reference-conformance details.
 
-use api_tests::{ENTITY1, Reply, TestApi};
+use api_tests::{ENTITY1, ENTITY2, Reply, TestApi};
 use serde_json::{Value, json};
 
 const CUSTOMERS: &str = "/api/v1.0/customers";
@@ -190,9 +190,201 @@ pub async fn bodies_over_what_aws_carries_are_413(api: &TestApi) {
     assert_eq!(count(api, CUSTOMERS).await, 0);
 }
 
+pub async fn numbers_dynamodb_cannot_hold_are_refused(api: &TestApi) {
+    for (name, value) in [
+        ("creditLimit", "1e-200"),
+        ("creditLimit", "-5e-131"),
+        ("latitude", "1e-140"),
+        ("billingLng", "4.9e-324"),
+    ] {
+        let reply = form(
+            api,
+            "POST",
+            CUSTOMERS,
+            &format!("reference=N-1&name=x&{name}={value}"),
+        )
+        .await;
+        bad_type(&reply, name);
+    }
+    let reply = form(
+        api,
+        "POST",
+        CUSTOMERS,
+        "reference=N-1&name=x&creditLimit=1e-130&latitude=-0",
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    assert_eq!(reply.body["creditLimit"].as_f64(), Some(1e-130));
+    assert_eq!(reply.body["latitude"], json!(0));
+    let shown = api.get(&format!("{CUSTOMERS}/reference/N-1")).await;
+    assert_eq!(shown.body, reply.body, "read back as written");
+    let path = format!("{CUSTOMERS}/reference/N-1");
+    let json_body = api
+        .send(
+            "PUT",
+            &path,
+            &json!({"creditLimit": -1e-130, "longitude": 1e-300}),
+        )
+        .await;
+    bad_type(&json_body, "longitude");
+    let json_body = api.send("PUT", &path, &json!({"creditLimit": -1e-130})).await;
+    assert_eq!(
+        json_body.body["creditLimit"].as_f64(),
+        Some(-1e-130),
+        "JSON numbers parse exactly"
+    );
+}
+
+pub async fn id_zero_is_well_formed_and_names_nothing(api: &TestApi) {
+    for (path, what) in [
+        (format!("{CUSTOMERS}/0"), "customer"),
+        (format!("{GROUPS}/0"), "customer group"),
+    ] {
+        let description = format!("The {what} with the id 0 doesn't exist.");
+        error(&api.get(&path).await, 404, "not_found", &description);
+        error(
+            &api.call("DELETE", &path, Some(ENTITY1), b"", FORM).await,
+            404,
+            "not_found",
+            &description,
+        );
+    }
+    for (param, what) in [("regionId", "region"), ("categoryId", "customer category")] {
+        let reply = form(api, "POST", CUSTOMERS, &format!("reference=Z-1&name=x&{param}=0")).await;
+        error(
+            &reply,
+            404,
+            "not_found",
+            &format!("The {what} with the id 0 doesn't exist."),
+        );
+    }
+    let reply = form(
+        api,
+        "POST",
+        CUSTOMERS,
+        "reference=Z-1&name=x&paymentTypes=%5B%7B%22id%22%3A0%7D%5D",
+    )
+    .await;
+    error(
+        &reply,
+        404,
+        "not_found",
+        "The payment type with the id 0 doesn't exist.",
+    );
+    assert_eq!(count(api, CUSTOMERS).await, 0);
+}
+
+pub async fn upsert_requires_a_name_when_it_updates_too(api: &TestApi) {
+    let path = format!("{CUSTOMERS}/reference/U-1");
+    let created = form(api, "POST", &path, "name=First&city=Lyon").await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    for body in ["city=Paris", "name=&city=Paris", "name=+++&city=Paris"] {
+        let reply = form(api, "POST", &path, body).await;
+        error(&reply, 400, "missing_param", "name parameter is missing");
+    }
+    assert_eq!(api.get(&path).await.body, created.body, "nothing changed");
+    let updated = form(api, "POST", &path, "name=Second").await;
+    assert_eq!((updated.status, &updated.body["city"]), (200, &json!("Lyon")));
+}
+
+/// `entity2`'s demo reference data, with a root category.
+fn seed_with_root(reference: &str) -> String {
+    let mut seed: Value = serde_json::from_str(customer_api::reference_data::SEED_JSON).expect("seed");
+    seed["entity2"]["rootCategory"] = json!({"reference": reference, "name": "All customers"});
+    json!({"entity2": seed["entity2"]}).to_string()
+}
+
+pub async fn customers_created_without_a_category_join_the_root_category(api: &TestApi) {
+    let as2 = |method: &'static str, path: String, body: &'static str| async move {
+        api.call(method, &path, Some(ENTITY2), body.as_bytes(), FORM)
+            .await
+    };
+    let store = api.store.store.as_ref();
+    customer_api::seed::organizations(store, store, &seed_with_root("all"))
+        .await
+        .expect("seed");
+    let root = api
+        .call(
+            "GET",
+            &format!("{GROUPS}/reference/all"),
+            Some(ENTITY2),
+            b"",
+            FORM,
+        )
+        .await;
+    assert_eq!((root.status, &root.body["name"]), (200, &json!("All customers")));
+    let renamed = api
+        .send_as(
+            ENTITY2,
+            "PUT",
+            &format!("{GROUPS}/reference/all"),
+            &json!({"reference": "all", "name": "Everyone"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    customer_api::seed::organizations(store, store, &seed_with_root("all"))
+        .await
+        .expect("seeding again");
+    let groups = api.call("GET", GROUPS, Some(ENTITY2), b"", FORM).await;
+    assert_eq!(groups.body["paging"]["total"], 1, "seeding again creates nothing");
+    assert_eq!(groups.body["data"][0]["name"], "Everyone", "nor renames");
+
+    let embed = |group: &Value| {
+        json!({"id": group["id"], "reference": group["reference"], "name": "Everyone",
+               "href": format!("/api/v1.0/customerCategories/{}", group["id"])})
+    };
+    let created = as2("POST", CUSTOMERS.into(), "reference=R-1&name=Rooted").await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["customerCategory"], embed(&root.body));
+    assert_eq!(created.body["categoryReference"], "all");
+    let upserted = as2("POST", format!("{CUSTOMERS}/reference/R-2"), "name=Upserted").await;
+    assert_eq!(
+        (upserted.status, &upserted.body["categoryReference"]),
+        (201, &json!("all"))
+    );
+
+    let other = api
+        .send_as(
+            ENTITY2,
+            "POST",
+            GROUPS,
+            &json!({"reference": "vip", "name": "VIP"}),
+        )
+        .await;
+    let path = format!("{CUSTOMERS}/reference/R-1");
+    let moved = as2("PUT", path.clone(), "categoryId=vip").await;
+    assert_eq!(moved.body["customerCategory"]["id"], other.body["id"]);
+    let kept = as2("PUT", path.clone(), "city=Leeds").await;
+    assert_eq!(
+        kept.body["categoryReference"], "vip",
+        "an update without categoryId keeps it"
+    );
+    let cleared = as2("PUT", path.clone(), "categoryId=").await;
+    assert_eq!(
+        cleared.body["categoryReference"], "all",
+        "clearing puts it back in the root"
+    );
+
+    let delete = as2("DELETE", format!("{GROUPS}/reference/all"), "").await;
+    error(&delete, 400, "delete_failed", "Failed to delete instance");
+
+    let unrooted = api
+        .call("POST", CUSTOMERS, Some(ENTITY1), b"reference=R-1&name=x", FORM)
+        .await;
+    assert_eq!(
+        (unrooted.status, &unrooted.body["customerCategory"]),
+        (201, &Value::Null),
+        "an organization without a root category"
+    );
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     customer_json_values_keep_their_types,
     many_unknown_parameters_are_answered_in_bounded_text,
     bodies_over_what_aws_carries_are_413,
+    numbers_dynamodb_cannot_hold_are_refused,
+    id_zero_is_well_formed_and_names_nothing,
+    upsert_requires_a_name_when_it_updates_too,
+    customers_created_without_a_category_join_the_root_category,
 );

@@ -282,7 +282,7 @@ pub async fn replacing_and_deleting_remove_old_objects(api: &TestApi) {
         api,
         "POST",
         &format!("{CUSTOMERS}/reference/R1"),
-        &[("city", "Lyon")],
+        &[("name", "Upserted"), ("city", "Lyon")],
         ("third.png", &encoded(ImageFormat::Png, 64, 64)),
     )
     .await;

@@ -11,8 +11,8 @@ use api_tests::{dynamo_endpoint, fresh_bucket, fresh_table, multipart};
 use customer_api::logos::resize::samples::encoded;
 use customer_api::logos::resizer::object_created_event;
 use customer_api::logos::{ImageFormat, ObjectStore, S3ObjectStore};
-use customer_api::reference_data;
 use customer_api::store::DynamoStore;
+use customer_api::{reference_data, seed};
 use local_api::gateway::{HttpRequest, api_gateway_event};
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ impl Stack {
         let endpoint = dynamo_endpoint();
         let (client, table) = fresh_table().await;
         let store = DynamoStore::new(client, table.clone(), 1);
-        reference_data::seed(&store, reference_data::SEED_JSON)
+        seed::organizations(&store, &store, reference_data::SEED_JSON)
             .await
             .expect("seed reference data");
         let (s3, bucket) = fresh_bucket().await;
