@@ -106,6 +106,13 @@ pub enum ApiError {
     /// answers this; API Gateway does in AWS).
     #[error("The request line and headers are too large.")]
     HeadTooLarge,
+    /// The request is not well-formed HTTP (only the local API answers this; API Gateway does
+    /// in AWS).
+    #[error("The request is not valid HTTP.")]
+    MalformedRequest,
+    /// The request's body did not arrive in time (only the local API answers this).
+    #[error("The request was not received in time.")]
+    RequestTimeout,
     /// No route matches the request (only the local API answers this; API Gateway does in AWS).
     #[error("No route matches {0}.")]
     RouteNotFound(String),
@@ -155,6 +162,8 @@ impl ApiError {
             ApiError::Unauthorized => "invalid_token",
             ApiError::PayloadTooLarge => "request_too_large",
             ApiError::HeadTooLarge => "request_header_too_large",
+            ApiError::MalformedRequest => "invalid_request",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::ServerError => "server_error",
         }
     }
@@ -166,6 +175,7 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::PayloadTooLarge => 413,
             ApiError::HeadTooLarge => 431,
+            ApiError::RequestTimeout => 408,
             ApiError::Conflict(_) => 409,
             ApiError::PreconditionFailed(_) => 412,
             ApiError::IdempotencyKeyReused => 422,

@@ -215,9 +215,42 @@ impl<F> Record<F> {
     }
 }
 
-/// See [`Record::reference_key`].
+/// The most bytes of a lower-cased reference a reference key holds: DynamoDB caps an index
+/// sort key at 1,024 bytes, and the key adds a 2-byte end mark and a 20-digit id. (255
+/// characters of four bytes are 1,020 bytes: the longest references are cut, at a character
+/// boundary; records whose references share those first 1,000 bytes then order by id.)
+pub const REFERENCE_KEY_BYTES: usize = 1000;
+
+/// See [`Record::reference_key`]: the lower-cased reference with each NUL written `\0\u{1}`,
+/// then the end mark `\0\0`, then the id. The end mark sorts below anything a reference can
+/// continue with, so keys order as references do (`m` before `m#`), and a prefix never runs
+/// into the id part.
 pub fn reference_key(reference: &str, id: u64) -> String {
-    format!("{}#{id:020}", reference.to_lowercase())
+    let (part, _) = reference_key_prefix(&reference.to_lowercase());
+    format!("{part}\0\0{id:020}")
+}
+
+/// The start of the reference keys of references beginning with `lower` (a lower-cased
+/// prefix), and whether all of it fits in a key (else the keys hold only its start).
+pub fn reference_key_prefix(lower: &str) -> (String, bool) {
+    let escaped = lower.replace('\0', "\0\u{1}");
+    if escaped.len() <= REFERENCE_KEY_BYTES {
+        return (escaped, true);
+    }
+    let mut end = REFERENCE_KEY_BYTES;
+    while !escaped.is_char_boundary(end) {
+        end -= 1;
+    }
+    let part = escaped[..end].trim_end_matches('\0');
+    (part.to_owned(), false)
+}
+
+/// The reference key prefix of exactly the reference `lower` (lower-cased), if it fits whole.
+pub fn exact_reference_key(lower: &str) -> Option<String> {
+    match reference_key_prefix(lower) {
+        (part, true) => Some(format!("{part}\0\0")),
+        (_, false) => None,
+    }
 }
 
 /// See [`Record::created_key`].
@@ -297,6 +330,41 @@ pub enum StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_keys_order_as_references_and_fit_dynamodb() {
+        let mut references = ["m#", "M", "m\0", "m\0a", "mx", "m#1", "l\u{1F600}"];
+        let mut keys: Vec<(String, &str)> = references
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (reference_key(r, i as u64), *r))
+            .collect();
+        keys.sort();
+        references.sort_by_key(|r| r.to_lowercase());
+        assert_eq!(keys.iter().map(|(_, r)| *r).collect::<Vec<_>>(), references);
+        let (prefix, whole) = reference_key_prefix("m#");
+        assert!(whole);
+        let matching: Vec<&str> = keys
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, r)| *r)
+            .collect();
+        assert_eq!(matching, ["m#", "m#1"]);
+        let exact = exact_reference_key("m").expect("fits");
+        assert_eq!(keys.iter().filter(|(k, _)| k.starts_with(&exact)).count(), 1);
+        for (long, fits) in [
+            ("\u{1F600}".repeat(255), false),
+            ("\u{10400}".repeat(255), false),
+            ("\0".repeat(255), true),
+            ("\u{130}".repeat(255), true),
+        ] {
+            let key = reference_key(&long, u64::MAX);
+            assert!(key.len() <= 1024, "{} bytes", key.len());
+            let (start, whole) = reference_key_prefix(&long.to_lowercase());
+            assert_eq!(whole, fits);
+            assert!(key.starts_with(&start));
+        }
+    }
 
     #[test]
     fn links_round_trip_through_text() {

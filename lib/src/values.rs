@@ -191,10 +191,6 @@ pub struct Reference(String);
 /// The longest reference, in characters.
 pub const MAX_REFERENCE: usize = 255;
 
-/// The most bytes a lower-cased reference may take: it is part of an index sort key, which
-/// DynamoDB caps at 1,024 bytes.
-pub const MAX_REFERENCE_KEY_BYTES: usize = 1000;
-
 impl Reference {
     /// A reference a request sets: blank is [`Invalid::Blank`], one that does not fit the
     /// storage keys [`Invalid::TooLong`].
@@ -215,7 +211,7 @@ impl Reference {
 
     /// Whether a reference of this text could exist (a longer one is never stored).
     pub fn fits(text: &str) -> bool {
-        text.chars().count() <= MAX_REFERENCE && text.to_lowercase().len() <= MAX_REFERENCE_KEY_BYTES
+        text.chars().count() <= MAX_REFERENCE
     }
 
     /// The reference.
@@ -413,7 +409,8 @@ mod tests {
         assert_eq!(Reference::parse(""), Err(Invalid::Blank));
         assert_eq!(Reference::parse(&"r".repeat(256)), Err(Invalid::TooLong));
         assert!(Reference::parse(&"r".repeat(255)).is_ok());
-        assert!(!Reference::fits(&"\u{1F600}".repeat(254)));
+        assert!(Reference::fits(&"\u{1F600}".repeat(255)));
+        assert!(!Reference::fits(&"\u{1F600}".repeat(256)));
     }
 
     #[test]

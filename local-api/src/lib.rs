@@ -7,6 +7,7 @@ pub mod app;
 pub mod embedded;
 pub mod gateway;
 pub mod objects;
+pub mod wire;
 
 pub use embedded::EmbeddedStore;
 pub use gateway::{Gateway, HttpRequest, Tokens};

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use customer_api::logos::objects::ObjectStore;
 use customer_api::logos::{ImageFormat, ORIGINALS, VARIANT_PREFIXES, VARIANTS};
@@ -13,10 +14,11 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use local_api::DirObjectStore;
 use local_api::app::{LocalStore, local_app};
 use local_api::gateway::{Gateway, HttpRequest, MAX_BODY, Tokens};
+use local_api::wire::JsonErrors;
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
@@ -30,6 +32,8 @@ usage: local-api [--port N] [--bind ADDR] [--data-dir DIR] [--tokens FILE]
   --dynamodb-endpoint URL   use the DynamoDB API at URL instead of the embedded store
   --table NAME              DynamoDB table, created if missing (default customers-local)
   --logo-base-url URL       public base URL of logos (default http://ADDR:PORT/logos, served here)
+  --read-timeout SECS       a request's head, then its body, must each arrive within SECS, and an
+                            idle connection closes after SECS (default 30)
 
 Logos are kept in DIR/objects; their small_ and medium_ variants are made right after upload.";
 
@@ -39,6 +43,7 @@ struct Options {
     tokens: Option<PathBuf>,
     data_dir: PathBuf,
     logo_base_url: Option<String>,
+    read_timeout: Duration,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Options, String> {
     let mut endpoint = None;
     let mut table = "customers-local".to_owned();
     let mut logo_base_url = None;
+    let mut read_timeout = Duration::from_secs(30);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -65,6 +71,13 @@ fn parse_args() -> Result<Options, String> {
             "--dynamodb-endpoint" => endpoint = Some(value),
             "--table" => table = value,
             "--logo-base-url" => logo_base_url = Some(value),
+            "--read-timeout" => {
+                let seconds: f64 = value.parse().map_err(|_| format!("bad timeout: {value}"))?;
+                read_timeout = Duration::try_from_secs_f64(seconds)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .ok_or_else(|| format!("bad timeout: {value}"))?;
+            }
             _ => return Err(format!("unknown option {flag}\n\n{USAGE}")),
         }
     }
@@ -83,6 +96,7 @@ fn parse_args() -> Result<Options, String> {
         tokens,
         data_dir,
         logo_base_url,
+        read_timeout,
     })
 }
 
@@ -144,6 +158,7 @@ async fn serve_logo(objects: &DirObjectStore, path: &str) -> hyper::Response<Ful
 async fn serve(
     gateway: Arc<Gateway>,
     objects: Arc<DirObjectStore>,
+    read_timeout: Duration,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     if request.method() == hyper::Method::GET {
@@ -152,11 +167,20 @@ async fn serve(
         }
     }
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => {
+    let body = match tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+        Ok(Err(_)) => {
             let too_large = customer_api::http::error_response(&customer_api::ApiError::PayloadTooLarge);
             return Ok(to_hyper(too_large));
+        }
+        Err(_) => {
+            let late = customer_api::http::error_response(&customer_api::ApiError::RequestTimeout);
+            let mut response = to_hyper(late);
+            response.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+            return Ok(response);
         }
     };
     let headers = parts
@@ -232,11 +256,15 @@ async fn main() {
         };
         let gateway = Arc::clone(&gateway);
         let objects = Arc::clone(&objects);
+        let read_timeout = options.read_timeout;
         tokio::spawn(async move {
-            let service =
-                service_fn(move |request| serve(Arc::clone(&gateway), Arc::clone(&objects), request));
+            let service = service_fn(move |request| {
+                serve(Arc::clone(&gateway), Arc::clone(&objects), read_timeout, request)
+            });
             if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
+                .timer(TokioTimer::new())
+                .header_read_timeout(read_timeout)
+                .serve_connection(TokioIo::new(JsonErrors::new(stream)), service)
                 .await
             {
                 tracing::debug!(%error, "connection ended");

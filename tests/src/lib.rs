@@ -287,6 +287,20 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Vec
     (body, format!("multipart/form-data; boundary={BOUNDARY}"))
 }
 
+/// Percent-encodes everything but the unreserved characters (so `+`, `&`, `=` survive).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// Public base URL of logos in tests.
 pub const LOGO_BASE: &str = "https://logos.test";
 

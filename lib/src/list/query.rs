@@ -10,8 +10,9 @@ use crate::time::Timestamp;
 pub const MAX_PAGE: u64 = 100;
 /// The largest accepted `offset`.
 pub const MAX_OFFSET: u64 = 10_000_000;
-/// The longest accepted filter pattern, in characters.
-const MAX_PATTERN: usize = 255;
+/// The longest accepted filter pattern, in characters: a whole 255-character value with stars
+/// around and inside it.
+const MAX_PATTERN: usize = 512;
 
 /// A parsed list query over records with fields `F`.
 #[derive(Debug, Clone)]
@@ -135,7 +136,7 @@ impl<F: 'static> ListQuery<F> {
         match field.filter {
             Filter::Wildcard => self.text.push((field, pattern(field.name, value)?)),
             Filter::Flag => {
-                let wanted = match value {
+                let wanted = match value.to_ascii_lowercase().as_str() {
                     "true" => true,
                     "false" => false,
                     _ => return Err(ApiError::bad_type(field.name)),
@@ -284,7 +285,7 @@ mod tests {
             parse("dateCreated_gt=2016-08-1Z").err(),
             Some(ApiError::InvalidDatetimeFormat("2016-08-1Z".into()))
         );
-        let long_pattern = format!("name={}", "x".repeat(256));
+        let long_pattern = format!("name={}", "x".repeat(513));
         for (query, param) in [
             ("max=abc", "max"),
             ("max=-1", "max"),

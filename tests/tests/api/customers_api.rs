@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use api_tests::{ENTITY1, ENTITY2, Reply, TestApi};
+use api_tests::{ENTITY1, ENTITY2, Reply, TestApi, encode};
 use serde_json::{Value, json};
 
 const CUSTOMERS: &str = "/api/v1.0/customers";
@@ -102,20 +102,6 @@ fn error(reply: &Reply, status: u16, code: &str, description: &str) {
         "{}",
         reply.content_type
     );
-}
-
-/// Percent-encodes everything but the unreserved characters (so `+`, `&`, `=` survive).
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte));
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 /// An `application/x-www-form-urlencoded` body.

@@ -180,7 +180,7 @@ pub async fn create_errors(api: &TestApi) {
             "Failed to save instance",
         ),
         (
-            json!({"reference": "😀".repeat(255), "name": "x"}),
+            json!({"reference": "😀".repeat(256), "name": "x"}),
             "save_failed",
             "Failed to save instance",
         ),

@@ -378,6 +378,121 @@ pub async fn customers_created_without_a_category_join_the_root_category(api: &T
     );
 }
 
+fn references(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let data = reply.body["data"].as_array().expect("data");
+    data.iter()
+        .map(|r| r["reference"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+pub async fn references_of_255_characters_work_everywhere(api: &TestApi) {
+    let emoji = "\u{1F600}";
+    let long = emoji.repeat(255);
+    let sibling = format!("{}{}", emoji.repeat(254), "\u{1F601}");
+    let shared = emoji.repeat(250);
+    for (path, body_type) in [(CUSTOMERS, "form"), (GROUPS, "json")] {
+        for reference in [&long, &sibling] {
+            let created = if body_type == "form" {
+                form(
+                    api,
+                    "POST",
+                    path,
+                    &format!("reference={}&name=x", api_tests::encode(reference)),
+                )
+                .await
+            } else {
+                api.send("POST", path, &json!({"reference": reference, "name": "x"}))
+                    .await
+            };
+            assert_eq!(created.status, 201, "{path}: {:?}", created.body);
+            assert_eq!(created.body["reference"], json!(reference));
+        }
+        let by_reference = format!("{path}/reference/{}", api_tests::encode(&long));
+        let shown = api.get(&by_reference).await;
+        assert_eq!((shown.status, &shown.body["reference"]), (200, &json!(long)));
+        let exact = api
+            .get(&format!("{path}?reference={}", api_tests::encode(&long)))
+            .await;
+        assert_eq!(references(&exact), [long.as_str()], "{path}: exact filter");
+        let prefix = format!("{path}?sort=reference&reference={}*", api_tests::encode(&shared));
+        let both = api.get(&prefix).await;
+        assert_eq!(references(&both).len(), 2, "{path}: prefix filter");
+        assert_eq!(both.body["paging"]["total"], 2);
+        let whole_prefix = format!("{path}?sort=reference&reference={}*", api_tests::encode(&long));
+        assert_eq!(
+            references(&api.get(&whole_prefix).await),
+            [long.as_str()],
+            "{path}"
+        );
+        let too_long = api
+            .send(
+                "POST",
+                GROUPS,
+                &json!({"reference": emoji.repeat(256), "name": "x"}),
+            )
+            .await;
+        error(&too_long, 400, "save_failed", "Failed to save instance");
+        let deleted = api.call("DELETE", &by_reference, Some(ENTITY1), b"", FORM).await;
+        assert_eq!(deleted.status, 200, "{path}: {:?}", deleted.body);
+    }
+    let too_long = form(
+        api,
+        "POST",
+        CUSTOMERS,
+        &format!("reference={}&name=x", api_tests::encode(&emoji.repeat(256))),
+    )
+    .await;
+    error(&too_long, 400, "save_failed", "Failed to save instance.");
+    let upsert = form(
+        api,
+        "POST",
+        &format!("{CUSTOMERS}/reference/{}", api_tests::encode(&long)),
+        "name=Again",
+    )
+    .await;
+    assert_eq!(upsert.status, 201, "{:?}", upsert.body);
+}
+
+pub async fn reference_filters_with_a_hash_match_exactly(api: &TestApi) {
+    for reference in ["m", "M#1", "m#2", "mx", "m#"] {
+        let created = form(
+            api,
+            "POST",
+            CUSTOMERS,
+            &format!("reference={}&name=x", api_tests::encode(reference)),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{reference}");
+    }
+    for (query, expected) in [
+        ("sort=reference&reference=m%23*", vec!["m#", "M#1", "m#2"]),
+        (
+            "sort=reference&order=desc&reference=m%23*",
+            vec!["m#2", "M#1", "m#"],
+        ),
+        ("reference=m%23*", vec!["M#1", "m#2", "m#"]),
+        ("sort=reference&reference=m%230*", vec![]),
+        ("sort=reference&reference=m", vec!["m"]),
+        ("sort=reference&reference=m%23", vec!["m#"]),
+        ("sort=reference&reference=m*", vec!["m", "m#", "M#1", "m#2", "mx"]),
+    ] {
+        let reply = api.get(&format!("{CUSTOMERS}?{query}")).await;
+        assert_eq!(references(&reply), expected, "{query}");
+        assert_eq!(reply.body["paging"]["total"], expected.len(), "{query}");
+    }
+}
+
+pub async fn list_booleans_take_any_case(api: &TestApi) {
+    form(api, "POST", CUSTOMERS, "reference=A&name=x&isActive=false").await;
+    form(api, "POST", CUSTOMERS, "reference=B&name=x").await;
+    for (value, expected) in [("TRUE", "B"), ("True", "B"), ("FALSE", "A"), ("false", "A")] {
+        let reply = api.get(&format!("{CUSTOMERS}?isActive={value}")).await;
+        assert_eq!(references(&reply), [expected], "{value}");
+    }
+    bad_type(&api.get(&format!("{CUSTOMERS}?isActive=yes")).await, "isActive");
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     customer_json_values_keep_their_types,
@@ -387,4 +502,7 @@ api_tests::on_both_stores!(
     id_zero_is_well_formed_and_names_nothing,
     upsert_requires_a_name_when_it_updates_too,
     customers_created_without_a_category_join_the_root_category,
+    references_of_255_characters_work_everywhere,
+    reference_filters_with_a_hash_match_exactly,
+    list_booleans_take_any_case,
 );

@@ -144,3 +144,80 @@ fn runs_on_a_dynamodb_endpoint() {
     );
     assert_eq!((status, &body["paging"]["total"]), (200, &Value::from(1)));
 }
+
+/// Sends `raw` on a fresh connection; the whole answer, read until the server closes (or a
+/// 10-second guard against a server that never does), and how long that took.
+fn exchange(port: u16, raw: &[u8]) -> (String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("guard");
+    let _ = stream.write_all(raw);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+fn json_error(answer: &str) -> (u16, Value) {
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn malformed_requests_get_json_errors_and_stalled_connections_close() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start(&["--data-dir", data_dir(dir.path()), "--read-timeout", "1"]);
+    let auth = "Authorization: Bearer entity1-dev-token\r\n";
+    let utf8 = format!("GET /api/v1.0/customers/\u{ff} HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
+    let (status, body) = json_error(&exchange(server.port, utf8.as_bytes()).0);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_param_type"))
+    );
+    for raw in [
+        b"GET /api/v1.0/customers/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"GET /api/v1.0/customers/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"NOT HTTP\r\n\r\n".to_vec(),
+    ] {
+        let (answer, _) = exchange(server.port, &raw);
+        let (status, body) = json_error(&answer);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{answer}"
+        );
+    }
+    let huge = format!(
+        "GET /api/v1.0/customers HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    let (status, body) = json_error(&exchange(server.port, huge.as_bytes()).0);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (431, Some("request_header_too_large"))
+    );
+
+    let (answer, took) = exchange(server.port, b"GET /api/v1.0/custo");
+    assert_eq!(answer, "", "a head that stalls is dropped");
+    assert!(
+        took < std::time::Duration::from_secs(8),
+        "closed by the read timeout, not the guard"
+    );
+    let stalled_body = format!(
+        "POST /api/v1.0/customers HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 100\r\n\r\nreference=a"
+    );
+    let (status, body) = json_error(&exchange(server.port, stalled_body.as_bytes()).0);
+    assert_eq!((status, body["error"].as_str()), (408, Some("request_timeout")));
+
+    let keep_alive = format!("GET /api/v1.0/customers HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
+    let (answer, took) = exchange(server.port, keep_alive.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        took < std::time::Duration::from_secs(8),
+        "an idle connection is closed"
+    );
+    let (status, _) = server.request("GET", "/api/v1.0/customers", Some("entity1-dev-token"), "");
+    assert_eq!(status, 200, "the server still serves");
+}

@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(item["pk"], s("entity1#group#12"));
         assert_eq!(item["scope"], s("entity1#group"));
         assert_eq!(item["createdKey"], s("2016-08-15T14:52:48Z#00000000000000000012"));
-        assert_eq!(item["referenceKey"], s("ref-01#00000000000000000012"));
+        assert_eq!(item["referenceKey"], s(format!("ref-01\0\0{:020}", 12)));
         assert_eq!(item["name"], s("Magasins"));
         item.insert("dependents".into(), n(2));
         let read: Record<GroupFields> = parse_record(item).expect("parses");

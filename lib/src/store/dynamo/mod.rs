@@ -4,7 +4,7 @@
 //! [`transact`], and which index range answers a list query in [`plan`].
 //!
 //! GSIs `byDateCreated` (`scope`, `createdKey` = `<dateCreated>#<id:020>`) and `byReference`
-//! (`scope`, `referenceKey` = `<lower(reference)>#<id:020>`) both partition by `<org>#<kind>`, so
+//! (`scope`, `referenceKey` = `<lower(reference)>\0\0<id:020>`, see [`reference_key`]) both partition by `<org>#<kind>`, so
 //! the organization is in every partition key. Create, rename and delete are single transactions
 //! over the record, its guard(s) and the count, so uniqueness and the count are never wrong.
 

@@ -3,6 +3,7 @@
 
 use super::keys::{BY_DATE_CREATED, BY_REFERENCE};
 use crate::list::{ListQuery, Sort};
+use crate::model::{exact_reference_key, reference_key_prefix};
 
 /// A key range of one index, inside one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,17 +65,22 @@ impl Plan {
         });
         let reference = query.reference.as_ref();
         let by_reference = reference.filter(|p| !p.prefix().is_empty()).map(|p| {
-            let prefix = if p.is_exact() {
-                format!("{}#", p.prefix())
-            } else {
-                p.prefix().to_owned()
+            let (start, whole) = reference_key_prefix(p.prefix());
+            let prefix = match p.is_exact() {
+                true => exact_reference_key(p.prefix()).unwrap_or(start),
+                false => start,
             };
-            IndexRange {
+            let range = IndexRange {
                 index: BY_REFERENCE,
                 sort_key: "referenceKey",
                 bounds: Bounds::Prefix(prefix),
-            }
+            };
+            (range, whole)
         });
+        // The range holds exactly the matches of `literal*` when the whole literal is in the keys.
+        let exact_range = reference.is_some_and(|p| p.is_pure_prefix())
+            && by_reference.as_ref().is_some_and(|(_, whole)| *whole);
+        let by_reference = by_reference.map(|(range, _)| range);
 
         match (query.sort, by_date, by_reference) {
             (Sort::DateCreated, None, None) if filters == 0 => {
@@ -84,11 +90,7 @@ impl Plan {
                 Plan::Stream(whole(BY_REFERENCE, "referenceKey"))
             }
             (Sort::DateCreated, Some(range), _) if filters == 1 => Plan::Stream(range),
-            (Sort::Reference, _, Some(range))
-                if filters == 1 && reference.is_some_and(|p| p.is_pure_prefix()) =>
-            {
-                Plan::Stream(range)
-            }
+            (Sort::Reference, _, Some(range)) if filters == 1 && exact_range => Plan::Stream(range),
             (_, _, Some(range)) | (_, Some(range), None) => Plan::Collect(range),
             (_, None, None) => Plan::Collect(whole(BY_DATE_CREATED, "createdKey")),
         }
@@ -151,7 +153,7 @@ mod tests {
             Plan::Collect(range(
                 BY_REFERENCE,
                 "referenceKey",
-                Bounds::Prefix("ref-6#".into())
+                Bounds::Prefix("ref-6\0\0".into())
             ))
         );
         assert_eq!(
@@ -165,6 +167,20 @@ mod tests {
                 "createdKey",
                 Bounds::From("2016-08-15T00:00:01Z#".into())
             ))
+        );
+        assert_eq!(
+            plan("sort=reference&reference=m%23*"),
+            Plan::Stream(range(BY_REFERENCE, "referenceKey", Bounds::Prefix("m#".into())))
+        );
+        let long = "\u{1F600}".repeat(255);
+        let cut = "\u{1F600}".repeat(250);
+        assert_eq!(
+            plan(&format!("sort=reference&reference={long}*")),
+            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut.clone())))
+        );
+        assert_eq!(
+            plan(&format!("reference={long}")),
+            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut)))
         );
         assert_eq!(
             plan("name=*a*"),
