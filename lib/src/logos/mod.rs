@@ -111,14 +111,15 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Checks an `imageFile` part: at most 2 MB, a jpg/gif/png/bmp by its magic number, and a
-    /// header within the pixel limits (a decompression bomb is refused without decoding it).
+    /// Checks an `imageFile` part: at most 2 MB, a jpg/gif/png/bmp by its magic number, a
+    /// header within the pixel limits (a decompression bomb is refused without decoding it),
+    /// and pixels the resizer can decode whole (a truncated file is refused).
     pub fn check(part: &FilePart) -> Result<Self, ApiError> {
         if part.bytes.len() > MAX_BYTES {
             return Err(ApiError::ExceededFileSize);
         }
         let format = ImageFormat::sniff(&part.bytes).ok_or(ApiError::UnsupportedFileType)?;
-        resize::checked_dimensions(&part.bytes, format).map_err(|_| ApiError::UnsupportedFileType)?;
+        resize::verify(&part.bytes, format).map_err(|_| ApiError::UnsupportedFileType)?;
         Ok(Upload {
             name: safe_file_name(&part.file_name, format),
             format,

@@ -132,6 +132,15 @@ pub fn checked_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32
     Ok((width, height))
 }
 
+/// Checks that the resizer can read `bytes` whole: the header within the limits, then every
+/// pixel decoded (JPEG at the DCT scale the default medium variant reads), so a truncated or
+/// corrupt upload is refused before it is stored rather than left without variants.
+pub fn verify(bytes: &[u8], format: ImageFormat) -> Result<(), ResizeError> {
+    let (width, height) = checked_dimensions(bytes, format)?;
+    let at_least = VariantBoxes::default().medium.fit(width, height);
+    decode(bytes, format, at_least).map(drop)
+}
+
 /// Decoded pixels, 8 bits per channel.
 struct Pixels {
     width: u32,

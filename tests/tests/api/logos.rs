@@ -148,45 +148,62 @@ pub async fn file_names_are_made_safe(api: &TestApi) {
 pub async fn bad_images_are_refused_and_leave_nothing(api: &TestApi) {
     let mut too_big = encoded(ImageFormat::Bmp, 900, 900);
     too_big.resize(MAX_BYTES + 1, 0);
-    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+    let mut cases: Vec<(String, Vec<u8>, &str, &str)> = vec![
         (
-            "huge.bmp",
+            "huge.bmp".to_owned(),
             too_big,
             "exceeded_file_size",
             "image size should not exceed 2Mo",
         ),
         (
-            "notes.png",
+            "notes.png".to_owned(),
             b"this is not an image at all".to_vec(),
             "unsupported_file_type",
             "image format not supported.",
         ),
         (
-            "vector.png",
+            "vector.png".to_owned(),
             b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
             "unsupported_file_type",
             "image format not supported.",
         ),
         (
-            "bomb.png",
+            "bomb.png".to_owned(),
             png_bomb(60_000, 60_000),
             "unsupported_file_type",
             "image format not supported.",
         ),
         (
-            "empty.gif",
+            "empty.gif".to_owned(),
             Vec::new(),
             "unsupported_file_type",
             "image format not supported.",
         ),
     ];
+    for format in [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Gif,
+        ImageFormat::Bmp,
+    ] {
+        for (width, height) in [(900, 700), (40, 30)] {
+            let mut half = encoded(format, width, height);
+            half.truncate(half.len() / 2);
+            let name = format!(
+                "half-{width}.{}",
+                format.content_type().trim_start_matches("image/")
+            );
+            let (code, description) = ("unsupported_file_type", "image format not supported.");
+            cases.push((name, half, code, description));
+        }
+    }
     for (file_name, bytes, code, description) in cases {
         let reply = upload(
             api,
             "POST",
             CUSTOMERS,
             &[("reference", "R"), ("name", "n")],
-            (file_name, &bytes),
+            (&file_name, &bytes),
         )
         .await;
         error(&reply, code, description);
