@@ -8,13 +8,14 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-struct Server {
+/// A `local-api` process on a free loopback port, killed on drop.
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
+    pub(crate) fn start(args: &[&str]) -> Server {
         let mut child = Command::new(api_tests::binary("local-api"))
             .args(["--port", "0"])
             .args(args)

@@ -14,6 +14,7 @@ mod layout;
 mod local_api;
 mod logos;
 mod preconditions;
+mod readme;
 mod runtime;
 mod store_contract;
 mod template;
