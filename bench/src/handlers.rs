@@ -258,7 +258,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let update = |i: usize| {
         let body = format!("city=City+{i}&onHold=true");
         Event::new(
-            "POST",
+            "PUT",
             "/api/v1.0/customers/reference/seed-2",
             body.as_bytes(),
             FORM,

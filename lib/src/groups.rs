@@ -75,6 +75,7 @@ pub const LIST_SPEC: ListSpec<GroupFields> = ListSpec {
         },
     ],
     linked: &[],
+    linked_sorts: &[],
 };
 
 /// Fields a request body may carry.

@@ -18,9 +18,9 @@ pub use view::Customer;
 use crate::error::{ApiError, Resource, echo};
 use crate::groups::GroupFields;
 use crate::input::{Precondition, Target};
-use crate::list::{IdSet, ListQuery, ListSpec, Paging};
+use crate::list::{IdSet, LinkedSort, ListQuery, ListSpec, Paging, Sort};
 use crate::logos::{LogoPath, Logos};
-use crate::model::{Check, Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
+use crate::model::{Check, Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError, reference_key};
 use crate::reference_data::{Named, ReferenceData};
 use crate::retry::Retries;
 use crate::store::RecordStore;
@@ -31,6 +31,16 @@ use crate::values::{CurrencyCode, Invalid, Name, Reference};
 pub const LIST_SPEC: ListSpec<CustomerFields> = ListSpec {
     fields: FIELDS,
     linked: &["categoryReference"],
+    linked_sorts: &[
+        LinkedSort {
+            name: "categoryReference",
+            id: |c| c.category_id,
+        },
+        LinkedSort {
+            name: "customerSegmentationReference",
+            id: |c| c.segmentation_id,
+        },
+    ],
 };
 
 /// What a request writes: the patch, the records it was decided on, and whether it depends on
@@ -620,6 +630,32 @@ impl<'a> Customers<'a> {
                 id: |c| c.category_id,
                 ids: groups.records.iter().map(|g| g.id).collect(),
             });
+        }
+        if let Sort::Linked(link) = query.sort {
+            let mut linked: Vec<(String, u64)> = match link.name {
+                "categoryReference" => {
+                    let all = ListQuery::every_record();
+                    let groups = self
+                        .store
+                        .list(&self.groups, &all)
+                        .await
+                        .map_err(|e| self.fail(e, &""))?;
+                    extra_reads += groups.items_read;
+                    groups
+                        .records
+                        .into_iter()
+                        .map(|g| (g.reference.as_str().to_owned(), g.id))
+                        .collect()
+                }
+                _ => self
+                    .refs
+                    .segmentations
+                    .iter()
+                    .map(|s| (s.reference.clone(), s.id))
+                    .collect(),
+            };
+            linked.sort_by_cached_key(|(reference, id)| (reference_key(reference, *id), *id));
+            query.ranks = (0u64..).zip(linked).map(|(rank, (_, id))| (id, rank)).collect();
         }
         let page = self
             .store

@@ -37,6 +37,10 @@ impl<F: 'static> ListQuery<F> {
             Sort::LastUpdated => (a.last_updated, a.id).cmp(&(b.last_updated, b.id)),
             Sort::Reference => a.reference_key().cmp(&b.reference_key()),
             Sort::Field(field) => (field.compare)(&a.fields, &b.fields).then(a.id.cmp(&b.id)),
+            Sort::Linked(link) => {
+                let rank = |r: &Record<F>| (link.id)(&r.fields).and_then(|id| self.ranks.get(&id));
+                rank(a).cmp(&rank(b)).then(a.id.cmp(&b.id))
+            }
         };
         match self.order {
             Order::Asc => ascending,

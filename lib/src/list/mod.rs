@@ -57,6 +57,24 @@ pub struct ListSpec<F: 'static> {
     /// Wildcard filters on a linked record's reference (`categoryReference`), which the
     /// resource resolves to an [`IdSet`] before the store sees the query.
     pub linked: &'static [&'static str],
+    /// Sorts on a linked record's reference, which the resource resolves to
+    /// [`ListQuery::ranks`] before the store sees the query.
+    pub linked_sorts: &'static [LinkedSort<F>],
+}
+
+/// `sort=<name>` on a linked record's reference (`categoryReference`): records order by the
+/// rank of the record they link to (none first), then id.
+pub struct LinkedSort<F> {
+    /// The parameter's value.
+    pub name: &'static str,
+    /// The linked id a record holds.
+    pub id: fn(&F) -> Option<u64>,
+}
+
+impl<F> fmt::Debug for LinkedSort<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 /// What a list is sorted by.
@@ -71,6 +89,8 @@ pub enum Sort<F: 'static> {
     LastUpdated,
     /// One of the resource's fields, then id.
     Field(&'static FieldSpec<F>),
+    /// A linked record's reference (by [`ListQuery::ranks`]), then id.
+    Linked(&'static LinkedSort<F>),
 }
 
 impl<F> Clone for Sort<F> {
@@ -102,6 +122,7 @@ impl<F> Sort<F> {
             Sort::DateCreated => "dateCreated",
             Sort::LastUpdated => "lastUpdated",
             Sort::Field(spec) => spec.name,
+            Sort::Linked(link) => link.name,
         }
     }
 }

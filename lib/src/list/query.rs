@@ -1,6 +1,8 @@
 //! Reading a list query from the query string, with the documented errors, and writing the
 //! paging links that reproduce it.
 
+use std::collections::HashMap;
+
 use super::{DateRange, FieldSpec, Filter, IdSet, ListSpec, Order, Paging, Pattern, Sort};
 use crate::error::ApiError;
 use crate::input::check_names;
@@ -39,6 +41,8 @@ pub struct ListQuery<F: 'static> {
     pub linked: Vec<(&'static str, Pattern)>,
     /// Linked-id filters.
     pub id_sets: Vec<IdSet<F>>,
+    /// For a [`Sort::Linked`]: each linked id's rank in the order of its reference.
+    pub ranks: HashMap<u64, u64>,
     /// The filter parameters as given, to reproduce the query in paging links.
     echo: Vec<(String, String)>,
 }
@@ -60,6 +64,7 @@ impl<F: 'static> ListQuery<F> {
             flags: Vec::new(),
             linked: Vec::new(),
             id_sets: Vec::new(),
+            ranks: HashMap::new(),
             echo: Vec::new(),
         }
     }
@@ -148,6 +153,11 @@ impl<F: 'static> ListQuery<F> {
         Ok(())
     }
 
+    /// Every record, in id order, unpaged.
+    pub fn every_record() -> Self {
+        ListQuery::new(Sort::Id, u64::MAX)
+    }
+
     /// Every record whose reference matches `pattern`, in id order, unpaged.
     pub fn references_matching(pattern: Pattern) -> Self {
         let mut query = ListQuery::new(Sort::Id, u64::MAX);
@@ -217,7 +227,17 @@ fn sort<F>(spec: &ListSpec<F>, value: &str) -> Option<Sort<F>> {
         "reference" => Some(Sort::Reference),
         "dateCreated" => Some(Sort::DateCreated),
         "lastUpdated" => Some(Sort::LastUpdated),
-        _ => spec.fields.iter().find(|f| f.name == value).map(Sort::Field),
+        _ => spec
+            .fields
+            .iter()
+            .find(|f| f.name == value)
+            .map(Sort::Field)
+            .or_else(|| {
+                spec.linked_sorts
+                    .iter()
+                    .find(|l| l.name == value)
+                    .map(Sort::Linked)
+            }),
     }
 }
 

@@ -493,11 +493,65 @@ pub async fn list_booleans_take_any_case(api: &TestApi) {
     bad_type(&api.get(&format!("{CUSTOMERS}?isActive=yes")).await, "isActive");
 }
 
+pub async fn lists_sort_on_linked_references(api: &TestApi) {
+    for (reference, name) in [("b-grp", "B"), ("A-grp", "A"), ("c-grp", "C")] {
+        let group = api
+            .send("POST", GROUPS, &json!({"reference": reference, "name": name}))
+            .await;
+        assert_eq!(group.status, 201);
+    }
+    for (reference, extra) in [
+        ("in-b", "&categoryId=b-grp&customerSegmentationId=seg_a"),
+        ("none", ""),
+        ("in-a", "&categoryId=A-grp"),
+        ("in-b-too", "&categoryId=b-grp"),
+        ("in-a-seg", "&categoryId=A-grp&customerSegmentationId=1"),
+    ] {
+        let created = form(
+            api,
+            "POST",
+            CUSTOMERS,
+            &format!("reference={reference}&name=x{extra}"),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+    }
+    for (query, expected) in [
+        (
+            "sort=categoryReference",
+            ["none", "in-a", "in-a-seg", "in-b", "in-b-too"],
+        ),
+        (
+            "sort=categoryReference&order=desc",
+            ["in-b-too", "in-b", "in-a-seg", "in-a", "none"],
+        ),
+        (
+            "sort=customerSegmentationReference",
+            ["none", "in-a", "in-b-too", "in-b", "in-a-seg"],
+        ),
+    ] {
+        let reply = api.get(&format!("{CUSTOMERS}?{query}")).await;
+        assert_eq!(references(&reply), expected, "{query}");
+    }
+    let paged = api
+        .get(&format!(
+            "{CUSTOMERS}?sort=categoryReference&max=2&categoryReference=*grp"
+        ))
+        .await;
+    assert_eq!(references(&paged), ["in-a", "in-a-seg"]);
+    assert_eq!(
+        paged.body["paging"]["next"],
+        "/api/v1.0/customers?max=2&offset=2&sort=categoryReference&order=asc&categoryReference=*grp"
+    );
+    bad_type(
+        &api.get(&format!("{GROUPS}?sort=categoryReference")).await,
+        "sort",
+    );
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     customer_json_values_keep_their_types,
-    many_unknown_parameters_are_answered_in_bounded_text,
-    bodies_over_what_aws_carries_are_413,
     numbers_dynamodb_cannot_hold_are_refused,
     id_zero_is_well_formed_and_names_nothing,
     upsert_requires_a_name_when_it_updates_too,
@@ -505,4 +559,22 @@ api_tests::on_both_stores!(
     references_of_255_characters_work_everywhere,
     reference_filters_with_a_hash_match_exactly,
     list_booleans_take_any_case,
+    lists_sort_on_linked_references,
 );
+
+/// Refused before any store is read: run once, on the embedded store (they are the heaviest
+/// requests of the suite, and the DynamoDB test server is shared by every test).
+mod before_the_store {
+    use api_tests::{Adapter, TestApi};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_unknown_parameters_are_answered_in_bounded_text() {
+        super::many_unknown_parameters_are_answered_in_bounded_text(&TestApi::new(Adapter::Embedded).await)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn bodies_over_what_aws_carries_are_413() {
+        super::bodies_over_what_aws_carries_are_413(&TestApi::new(Adapter::Embedded).await).await;
+    }
+}
