@@ -2,14 +2,17 @@
 //!
 //! Decode once (JPEG at the smallest DCT scale that still covers the medium box), resize with
 //! SIMD Lanczos3 (alpha premultiplied in place), derive `small` from `medium` when medium is at
-//! least twice as large, and encode in the original's format (JPEG with 4:2:0 chroma).
-//! Never upscales: a variant that would not shrink is the original's bytes.
+//! least twice as large, turn the result upright as the image's EXIF orientation says (phone
+//! photos are stored sideways and tagged), and encode in the original's format (JPEG with 4:2:0
+//! chroma, GIF through a median-cut + k-means palette). Never upscales: a variant that would not
+//! shrink is the original's bytes (which keep their EXIF tag, so viewers turn them).
 
 use std::io::Cursor;
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{ExtendedColorType, ImageEncoder, ImageReader};
+use image::metadata::Orientation;
+use image::{ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader};
 
 use super::ImageFormat;
 
@@ -50,6 +53,17 @@ impl BoundingBox {
         );
         let scaled = |side: u32| ((f64::from(side) * scale).round() as u32).max(1);
         (scaled(width), scaled(height))
+    }
+
+    /// `fit` for an image stored `width`×`height` and shown turned by `orientation`: the box
+    /// bounds the image as shown; the size returned is as stored.
+    fn fit_turned(self, (width, height): (u32, u32), orientation: Orientation) -> (u32, u32) {
+        if turns(orientation) {
+            let (shown_width, shown_height) = self.fit(height, width);
+            (shown_height, shown_width)
+        } else {
+            self.fit(width, height)
+        }
     }
 }
 
@@ -120,24 +134,46 @@ pub enum ResizeError {
 
 /// The dimensions an image's header declares, checked against the limits, without decoding.
 pub fn checked_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), ResizeError> {
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format.codec())
-        .into_dimensions()
-        .map_err(|e| ResizeError::Corrupt(e.to_string()))?;
+    header(bytes, format).map(|(width, height, _)| (width, height))
+}
+
+/// The stored dimensions, checked against the limits, and the EXIF orientation (JPEG and PNG
+/// carry one; an unreadable tag counts as none), from the header alone.
+fn header(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32, Orientation), ResizeError> {
+    let corrupt = |e: image::ImageError| ResizeError::Corrupt(e.to_string());
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format.codec())
+        .into_decoder()
+        .map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(ResizeError::Corrupt("empty image".into()));
     }
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ResizeError::TooLarge { width, height });
     }
-    Ok((width, height))
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    Ok((width, height, orientation))
+}
+
+/// Whether `orientation` swaps width and height.
+fn turns(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
 }
 
 /// Checks that the resizer can read `bytes` whole: the header within the limits, then every
 /// pixel decoded (JPEG at the DCT scale the default medium variant reads), so a truncated or
 /// corrupt upload is refused before it is stored rather than left without variants.
 pub fn verify(bytes: &[u8], format: ImageFormat) -> Result<(), ResizeError> {
-    let (width, height) = checked_dimensions(bytes, format)?;
-    let at_least = VariantBoxes::default().medium.fit(width, height);
+    let (width, height, orientation) = header(bytes, format)?;
+    let at_least = VariantBoxes::default()
+        .medium
+        .fit_turned((width, height), orientation);
     decode(bytes, format, at_least).map(drop)
 }
 
@@ -167,13 +203,21 @@ impl Pixels {
 /// Resizes `bytes` into both variants.
 pub fn resize(bytes: &[u8], boxes: &VariantBoxes) -> Result<Variants, ResizeError> {
     let format = ImageFormat::sniff(bytes).ok_or(ResizeError::Unsupported)?;
-    let (width, height) = checked_dimensions(bytes, format)?;
-    let medium_size = boxes.medium.fit(width, height);
-    let small_size = boxes.small.fit(width, height);
-    let unchanged = |size: (u32, u32)| Variant {
-        bytes: bytes.to_vec(),
-        width: size.0,
-        height: size.1,
+    let (width, height, orientation) = header(bytes, format)?;
+    // Sizes as stored (what is decoded and resized); the boxes apply to the image as shown.
+    let medium_size = boxes.medium.fit_turned((width, height), orientation);
+    let small_size = boxes.small.fit_turned((width, height), orientation);
+    let unchanged = |(width, height): (u32, u32)| {
+        let (width, height) = if turns(orientation) {
+            (height, width)
+        } else {
+            (width, height)
+        };
+        Variant {
+            bytes: bytes.to_vec(),
+            width,
+            height,
+        }
     };
     if medium_size == (width, height) && small_size == (width, height) {
         return Ok(Variants {
@@ -230,16 +274,19 @@ pub fn resize(bytes: &[u8], boxes: &VariantBoxes) -> Result<Variants, ResizeErro
                 .divide_alpha_inplace(&mut image)
                 .map_err(|e| corrupt(&e))?;
         }
-        let pixels = Pixels {
-            width: size.0,
-            height: size.1,
-            kind: source.kind,
-            data: image.into_vec(),
-        };
+        let pixels = orient(
+            Pixels {
+                width: size.0,
+                height: size.1,
+                kind: source.kind,
+                data: image.into_vec(),
+            },
+            orientation,
+        );
         Ok(Variant {
             bytes: encode(&pixels, format)?,
-            width: size.0,
-            height: size.1,
+            width: pixels.width,
+            height: pixels.height,
         })
     };
     let medium = if medium_size == (width, height) {
@@ -253,6 +300,42 @@ pub fn resize(bytes: &[u8], boxes: &VariantBoxes) -> Result<Variants, ResizeErro
         small,
         medium,
     })
+}
+
+/// `pixels` turned upright as `orientation` says (the EXIF meanings: flips, quarter turns and
+/// their combinations).
+fn orient(pixels: Pixels, orientation: Orientation) -> Pixels {
+    if orientation == Orientation::NoTransforms {
+        return pixels;
+    }
+    let size = pixels.kind.size();
+    let (w, h) = (pixels.width as usize, pixels.height as usize);
+    let (width, height) = if turns(orientation) { (h, w) } else { (w, h) };
+    let mut data = Vec::with_capacity(pixels.data.len());
+    for y in 0..height {
+        for x in 0..width {
+            let (from_x, from_y) = match orientation {
+                Orientation::NoTransforms => (x, y),
+                Orientation::FlipHorizontal => (w - 1 - x, y),
+                Orientation::Rotate180 => (w - 1 - x, h - 1 - y),
+                Orientation::FlipVertical => (x, h - 1 - y),
+                Orientation::Rotate90 => (y, h - 1 - x),
+                Orientation::Rotate270 => (w - 1 - y, x),
+                Orientation::Rotate90FlipH => (y, x),
+                Orientation::Rotate270FlipH => (w - 1 - y, h - 1 - x),
+            };
+            let at = (from_y * w + from_x) * size;
+            if let Some(pixel) = pixels.data.get(at..at + size) {
+                data.extend_from_slice(pixel);
+            }
+        }
+    }
+    Pixels {
+        width: width as u32,
+        height: height as u32,
+        kind: pixels.kind,
+        data,
+    }
 }
 
 /// Decodes once; JPEG at the smallest DCT scale covering `at_least`.
@@ -359,27 +442,75 @@ fn encode(pixels: &Pixels, format: ImageFormat) -> Result<Vec<u8>, ResizeError> 
             .write_image(&pixels.data, w, h, pixels.color_type())
             .map_err(|e| failed(&e))?;
         }
-        ImageFormat::Gif => {
-            let rgba = match pixels.kind {
-                PixelType::U8x4 => pixels.data.clone(),
-                PixelType::U8x3 => pixels
-                    .data
-                    .chunks_exact(3)
-                    .flat_map(|p| [p[0], p[1], p[2], 255])
-                    .collect(),
-                _ => pixels.data.iter().flat_map(|l| [*l, *l, *l, 255]).collect(),
-            };
-            let buffer = image::RgbaImage::from_raw(w, h, rgba).ok_or_else(|| failed(&"bad buffer"))?;
-            let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
-            encoder
-                .encode_frame(image::Frame::new(buffer))
-                .map_err(|e| failed(&e))?;
-        }
+        ImageFormat::Gif => out = encode_gif(pixels).map_err(|e| failed(&e))?,
         ImageFormat::Bmp => {
             image::codecs::bmp::BmpEncoder::new(&mut out)
                 .write_image(&pixels.data, w, h, pixels.color_type())
                 .map_err(|e| failed(&e))?;
         }
+    }
+    Ok(out)
+}
+
+/// A GIF of `pixels`: alpha cut at half (GIF has one transparent index), colours reduced to a
+/// palette by `quantizr` (median cut refined by k-means, Floyd–Steinberg dithering, as
+/// libimagequant in vipsthumbnail), one frame.
+fn encode_gif(pixels: &Pixels) -> Result<Vec<u8>, String> {
+    let rgba: Vec<u8> = match pixels.kind {
+        PixelType::U8x4 => pixels
+            .data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                if p[3] < 128 {
+                    [0; 4]
+                } else {
+                    [p[0], p[1], p[2], 255]
+                }
+            })
+            .collect(),
+        PixelType::U8x3 => pixels
+            .data
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        PixelType::U8x2 => pixels
+            .data
+            .chunks_exact(2)
+            .flat_map(|p| {
+                if p[1] < 128 {
+                    [0; 4]
+                } else {
+                    [p[0], p[0], p[0], 255]
+                }
+            })
+            .collect(),
+        _ => pixels.data.iter().flat_map(|l| [*l, *l, *l, 255]).collect(),
+    };
+    let (width, height) = (pixels.width as usize, pixels.height as usize);
+    let image = quantizr::Image::new(&rgba, width, height).map_err(|e| format!("{e:?}"))?;
+    let mut result = quantizr::QuantizeResult::quantize(&image, &quantizr::Options::default());
+    result.set_dithering_level(1.0).map_err(|e| format!("{e:?}"))?;
+    let mut indexes = vec![0u8; width * height];
+    result
+        .remap_image(&image, &mut indexes)
+        .map_err(|e| format!("{e:?}"))?;
+    let used = result.get_palette();
+    let entries = used.entries.iter().take(used.count as usize);
+    let palette: Vec<u8> = entries.clone().flat_map(|c| [c.r, c.g, c.b]).collect();
+    let transparent = entries.clone().position(|c| c.a < 128);
+    let side = |n: u32| u16::try_from(n).map_err(|e| e.to_string());
+    let mut out = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut out, side(pixels.width)?, side(pixels.height)?, &palette)
+            .map_err(|e| e.to_string())?;
+        let frame = gif::Frame {
+            width: side(pixels.width)?,
+            height: side(pixels.height)?,
+            buffer: std::borrow::Cow::Owned(indexes),
+            transparent: transparent.and_then(|i| u8::try_from(i).ok()),
+            ..gif::Frame::default()
+        };
+        encoder.write_frame(&frame).map_err(|e| e.to_string())?;
     }
     Ok(out)
 }
@@ -419,6 +550,41 @@ pub mod samples {
         }
         .expect("encode sample");
         out.into_inner()
+    }
+
+    /// `picture` as a JPEG (opaque) or PNG (with alpha) whose EXIF orientation tag is
+    /// `orientation` (1–8).
+    pub fn with_orientation(format: ImageFormat, width: u32, height: u32, orientation: u16) -> Vec<u8> {
+        let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0; 6]);
+        let rgba = picture(width, height, format == ImageFormat::Png);
+        let mut out = Vec::new();
+        if format == ImageFormat::Jpeg {
+            let rgb = image::DynamicImage::ImageRgba8(rgba).into_rgb8();
+            let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+            encoder
+                .add_app_segment(1, [b"Exif\0\0".as_slice(), &tiff].concat())
+                .expect("exif segment");
+            let side = |n: u32| u16::try_from(n).expect("small sample");
+            encoder
+                .encode(
+                    rgb.as_raw(),
+                    side(width),
+                    side(height),
+                    jpeg_encoder::ColorType::Rgb,
+                )
+                .expect("encode sample");
+        } else {
+            let mut encoder = png::Encoder::new(&mut out, width, height);
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().expect("png header");
+            writer.write_chunk(png::chunk::eXIf, &tiff).expect("exif chunk");
+            writer.write_image_data(rgba.as_raw()).expect("png data");
+            drop(writer);
+        }
+        out
     }
 
     /// A PNG whose header declares `width`×`height` pixels but that holds almost no data.
@@ -475,6 +641,130 @@ mod tests {
                 image::load_from_memory(&variant.bytes).expect("decodes");
             }
         }
+    }
+
+    #[test]
+    fn orientations_turn_pixels_as_the_image_crate_does() {
+        let rgb = image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        for tag in 1..=8 {
+            let orientation = Orientation::from_exif(tag).expect("an orientation");
+            let mut expected = image::DynamicImage::ImageRgb8(rgb.clone());
+            expected.apply_orientation(orientation);
+            let turned = orient(
+                Pixels {
+                    width: 3,
+                    height: 2,
+                    kind: PixelType::U8x3,
+                    data: rgb.as_raw().clone(),
+                },
+                orientation,
+            );
+            assert_eq!(
+                (turned.width, turned.height, &turned.data),
+                (
+                    expected.width(),
+                    expected.height(),
+                    expected.as_bytes().to_vec().as_ref()
+                ),
+                "orientation {tag}"
+            );
+        }
+    }
+
+    #[test]
+    fn variants_are_turned_upright_as_the_exif_orientation_says() {
+        for format in [ImageFormat::Jpeg, ImageFormat::Png] {
+            let sideways = with_orientation(format, 1000, 600, 6);
+            verify(&sideways, format).expect("readable");
+            let variants = resize(&sideways, &VariantBoxes::default()).expect("resized");
+            for (variant, size) in [(&variants.medium, (307, 512)), (&variants.small, (77, 128))] {
+                assert_eq!((variant.width, variant.height), size, "{format:?}");
+                let shown = image::load_from_memory(&variant.bytes)
+                    .expect("decodes")
+                    .into_rgba8();
+                assert_eq!(
+                    shown.dimensions(),
+                    size,
+                    "{format:?}: no tag left to turn it again"
+                );
+                // Red grows left to right in the stored picture: turned a quarter clockwise,
+                // it grows top to bottom.
+                let (middle, bottom) = (size.0 / 2, size.1 - 3);
+                let (top, low) = (shown.get_pixel(middle, 2)[0], shown.get_pixel(middle, bottom)[0]);
+                assert!(
+                    top < 40 && low > 215,
+                    "{format:?}: red {top} at the top, {low} at the bottom"
+                );
+            }
+            let upside_down = with_orientation(format, 1000, 600, 3);
+            let variants = resize(&upside_down, &VariantBoxes::default()).expect("resized");
+            let shown = image::load_from_memory(&variants.small.bytes)
+                .expect("decodes")
+                .into_rgba8();
+            assert_eq!(shown.dimensions(), (128, 77));
+            let (left, right) = (shown.get_pixel(2, 38)[0], shown.get_pixel(125, 38)[0]);
+            assert!(
+                left > 215 && right < 40,
+                "{format:?}: red {left} left, {right} right"
+            );
+        }
+        let small_turned = with_orientation(ImageFormat::Jpeg, 300, 200, 8);
+        let variants = resize(&small_turned, &VariantBoxes::default()).expect("resized");
+        assert_eq!(
+            variants.medium.bytes, small_turned,
+            "fits: the original, tag and all"
+        );
+        assert_eq!((variants.medium.width, variants.medium.height), (200, 300));
+        assert_eq!((variants.small.width, variants.small.height), (85, 128));
+    }
+
+    #[test]
+    fn gif_variants_keep_the_colours_and_the_transparency() {
+        // The same pixels as a GIF and as a PNG: the variants differ by the palette alone.
+        let gif = Cursor::new(encoded(ImageFormat::Gif, 1000, 600));
+        let mut png = Cursor::new(Vec::new());
+        image::load_from_memory(gif.get_ref())
+            .expect("decodes")
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("png");
+        let boxes = VariantBoxes::default();
+        let (from_gif, from_png) = (
+            resize(gif.get_ref(), &boxes).expect("resized"),
+            resize(png.get_ref(), &boxes).expect("resized"),
+        );
+        let decode = |bytes: &[u8]| image::load_from_memory(bytes).expect("decodes").into_rgb8();
+        let (paletted, full) = (decode(&from_gif.medium.bytes), decode(&from_png.medium.bytes));
+        let squared: f64 = paletted
+            .as_raw()
+            .iter()
+            .zip(full.as_raw())
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+            .sum();
+        let psnr = 10.0 * (255.0f64.powi(2) * full.as_raw().len() as f64 / squared).log10();
+        // NeuQuant (the `image` crate's GIF encoder) scored 35.6 dB here.
+        assert!(psnr > 40.0, "the palette costs {psnr:.1} dB");
+
+        let mut cut = picture(600, 600, true);
+        for pixel in cut.pixels_mut() {
+            pixel[3] = if pixel[3] < 128 { 0 } else { 255 };
+        }
+        let mut gif = Cursor::new(Vec::new());
+        cut.write_to(&mut gif, image::ImageFormat::Gif).expect("gif");
+        let variants = resize(gif.get_ref(), &boxes).expect("resized");
+        let small = image::load_from_memory(&variants.small.bytes)
+            .expect("decodes")
+            .into_rgba8();
+        assert_eq!(
+            small.get_pixel(3, 64)[3],
+            0,
+            "the transparent left edge stays transparent"
+        );
+        assert_eq!(small.get_pixel(64, 64)[3], 255, "the disc stays opaque");
+        assert_eq!(
+            small.get_pixel(124, 64)[3],
+            255,
+            "the opaque right edge stays opaque"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use api_tests::{ENTITY1, LOGO_BASE, Reply, TestApi, fresh_bucket, multipart};
 use customer_api::logos::objects::ObjectStore;
 use customer_api::logos::resize::VariantBoxes;
-use customer_api::logos::resize::samples::{encoded, png_bomb};
+use customer_api::logos::resize::samples::{encoded, png_bomb, with_orientation};
 use customer_api::logos::resizer::{Resizer, object_created_event};
 use customer_api::logos::{ImageFormat, MAX_BYTES, S3ObjectStore};
 use serde_json::{Value, json};
@@ -108,6 +108,30 @@ pub async fn every_format_uploads_with_both_variants(api: &TestApi) {
         }
         let shown = api.get(&format!("{CUSTOMERS}/reference/{reference}")).await;
         assert_eq!(shown.body["logo"], reply.body["logo"]);
+    }
+}
+
+/// A phone photo is stored sideways with an EXIF orientation tag; its variants are upright.
+pub async fn a_sideways_photo_gets_upright_variants(api: &TestApi) {
+    let photo = with_orientation(ImageFormat::Jpeg, 800, 600, 6);
+    let reply = upload(
+        api,
+        "POST",
+        CUSTOMERS,
+        &[("reference", "PHONE-1"), ("name", "Phone")],
+        ("phone photo.jpg", &photo),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    let [small, medium] = variant_keys(&logo_path(&reply));
+    for (key, expected) in [(small, (96, 128)), (medium, (384, 512))] {
+        let shown = image::load_from_memory(&object(api, &key).await)
+            .expect("decodes")
+            .into_rgb8();
+        assert_eq!(shown.dimensions(), expected, "{key}: portrait, as the tag says");
+        let (x, bottom) = (expected.0 / 2, expected.1 - 3);
+        let (top, low) = (shown.get_pixel(x, 2)[0], shown.get_pixel(x, bottom)[0]);
+        assert!(top < 40 && low > 215, "{key}: the stored left edge is on top");
     }
 }
 
@@ -405,6 +429,7 @@ api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     instances_never_share_a_logo_key,
     every_format_uploads_with_both_variants,
+    a_sideways_photo_gets_upright_variants,
     file_names_are_made_safe,
     bad_images_are_refused_and_leave_nothing,
     a_failed_record_write_leaves_no_orphan,
