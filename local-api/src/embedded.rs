@@ -471,20 +471,22 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         let key = scope.key();
         self.read(|txn| {
             let table = txn.open_table(RECORDS).map_err(backend)?;
-            let mut records = Vec::new();
+            let mut selection = query.selection();
+            let mut items_read = 0;
             for entry in table
                 .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
                 .map_err(backend)?
             {
                 let (_, bytes) = entry.map_err(backend)?;
-                records.push(StoredRecord::decode::<F>(bytes.value())?);
+                selection.offer(StoredRecord::decode::<F>(bytes.value())?);
+                items_read += 1;
             }
-            let items_read = records.len() as u64;
-            let (total, records) = query.select(records);
+            let (total, records, held) = selection.finish();
             Ok(ListPage {
                 total,
                 records,
                 items_read,
+                held: held as u64,
             })
         })
         .await

@@ -50,15 +50,73 @@ impl<F: 'static> ListQuery<F> {
 
     /// Filters, sorts and pages `records` in memory; returns the total and the page.
     pub fn select(&self, records: impl IntoIterator<Item = Record<F>>) -> (u64, Vec<Record<F>>) {
-        let mut matching: Vec<Record<F>> = records.into_iter().filter(|r| self.matches(r)).collect();
-        matching.sort_by(|a, b| self.compare(a, b));
-        let total = matching.len() as u64;
-        let page = matching
-            .into_iter()
-            .skip(usize::try_from(self.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(self.max).unwrap_or(usize::MAX))
-            .collect();
+        let mut selection = self.selection();
+        records.into_iter().for_each(|r| selection.offer(r));
+        let (total, page, _) = selection.finish();
         (total, page)
+    }
+
+    /// An empty [`Selection`] for this query, to offer records one at a time.
+    pub fn selection(&self) -> Selection<'_, F> {
+        let keep = usize::try_from(self.offset.saturating_add(self.max)).unwrap_or(usize::MAX);
+        Selection {
+            query: self,
+            keep,
+            kept: Vec::new(),
+            total: 0,
+            held: 0,
+        }
+    }
+}
+
+/// A list query evaluated on records offered one at a time (a store streams its range through
+/// it): every match is counted, and only the first `offset + max` matches in the query's order
+/// are held — at most twice that many at any moment, whatever the number of records offered.
+pub struct Selection<'q, F: 'static> {
+    query: &'q ListQuery<F>,
+    /// `offset + max`: the matches that can still reach the page.
+    keep: usize,
+    kept: Vec<Record<F>>,
+    total: u64,
+    /// The most records held at once.
+    held: usize,
+}
+
+impl<F: 'static> Selection<'_, F> {
+    /// Counts `record` if it matches and keeps it while it can still reach the page.
+    pub fn offer(&mut self, record: Record<F>) {
+        if !self.query.matches(&record) {
+            return;
+        }
+        self.total += 1;
+        if self.keep == 0 {
+            return;
+        }
+        self.kept.push(record);
+        self.held = self.held.max(self.kept.len());
+        if self.kept.len() >= self.keep.saturating_mul(2).max(64) {
+            self.trim();
+        }
+    }
+
+    /// Drops every kept record after the first `keep` in the query's order (linear time).
+    fn trim(&mut self) {
+        if self.kept.len() > self.keep {
+            let query = self.query;
+            self.kept
+                .select_nth_unstable_by(self.keep - 1, |a, b| query.compare(a, b));
+            self.kept.truncate(self.keep);
+        }
+    }
+
+    /// The total of matches, the page, and the most records held at once.
+    pub fn finish(mut self) -> (u64, Vec<Record<F>>, usize) {
+        self.trim();
+        let query = self.query;
+        self.kept.sort_by(|a, b| query.compare(a, b));
+        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+        let page = self.kept.into_iter().skip(offset).collect();
+        (self.total, page, self.held)
     }
 }
 
@@ -116,5 +174,46 @@ mod tests {
             ids("dateCreated_gte=2020-01-01T00:00:00Z&dateCreated_lt=2021-01-01T00:00:00Z"),
             vec![1, 3]
         );
+    }
+
+    #[test]
+    fn a_selection_holds_what_can_reach_the_page_not_the_tenant() {
+        let records: Vec<_> = (1..=5_000u64)
+            .map(|id| {
+                let name = format!("n{:04}", (id * 7919) % 5_000);
+                record(id, &format!("r{id}"), &name, "2020-01-01T00:00:00Z")
+            })
+            .collect();
+        for (q, keep) in [
+            ("sort=name&max=10&offset=30", 40),
+            ("sort=name&order=desc&max=3", 3),
+        ] {
+            let query = parse(q);
+            let mut selection = query.selection();
+            records.iter().cloned().for_each(|r| selection.offer(r));
+            let (total, page, held) = selection.finish();
+            let mut expected = records.clone();
+            expected.sort_by(|a, b| query.compare(a, b));
+            let expected: Vec<u64> = expected
+                .iter()
+                .skip(keep - page.len())
+                .take(page.len())
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(total, 5_000, "{q}");
+            assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), expected, "{q}");
+            assert!(
+                held <= 2 * keep.max(32),
+                "{q}: held {held} records for a page of {}",
+                page.len()
+            );
+        }
+        let (total, page, held) = {
+            let query = parse("name=n001*&max=100");
+            let mut selection = query.selection();
+            records.iter().cloned().for_each(|r| selection.offer(r));
+            selection.finish()
+        };
+        assert_eq!((total, page.len(), held), (10, 10, 10), "only matches are held");
     }
 }

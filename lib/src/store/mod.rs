@@ -25,6 +25,8 @@ pub struct ListPage<F> {
     pub records: Vec<Record<F>>,
     /// How many stored items the store read to answer (the cost of the request).
     pub items_read: u64,
+    /// The most records the store held in memory at once to answer (its memory, in records).
+    pub held: u64,
 }
 
 /// The storage contract both adapters fulfil, for each resource type `F`.

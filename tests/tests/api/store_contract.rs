@@ -14,6 +14,7 @@ api_tests::on_both_stores!(
     concurrent_creates_get_distinct_ids,
     concurrent_updates_of_different_fields,
     list_matches_the_in_memory_oracle,
+    lists_hold_the_page_not_the_organization,
     paging_visits_each_record_once,
     links_count_dependents_and_block_deletes,
     link_to_a_missing_record_is_refused_without_trace,

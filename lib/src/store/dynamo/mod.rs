@@ -487,6 +487,7 @@ impl DynamoStore {
                 total: known_total.unwrap_or(0),
                 records: Vec::new(),
                 items_read,
+                held: 0,
             });
         }
 
@@ -529,6 +530,7 @@ impl DynamoStore {
         };
         Ok(ListPage {
             total,
+            held: records.len() as u64,
             records,
             items_read,
         })
@@ -542,7 +544,7 @@ impl DynamoStore {
     ) -> Result<ListPage<F>, StoreError> {
         let scope_key = scope.key();
         let mut items_read = 0;
-        let mut records = Vec::new();
+        let mut selection = query.selection();
         let mut start = None;
         loop {
             let out = self
@@ -553,18 +555,19 @@ impl DynamoStore {
                 .map_err(backend)?;
             items_read += u64::try_from(out.scanned_count()).unwrap_or(0);
             for item in out.items.unwrap_or_default() {
-                records.push(parse_record(item)?);
+                selection.offer(parse_record(item)?);
             }
             start = out.last_evaluated_key;
             if start.is_none() {
                 break;
             }
         }
-        let (total, records) = query.select(records);
+        let (total, records, held) = selection.finish();
         Ok(ListPage {
             total,
             records,
             items_read,
+            held: held as u64,
         })
     }
 
@@ -1068,6 +1071,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                 total: 0,
                 records: Vec::new(),
                 items_read: 0,
+                held: 0,
             });
         }
         match Plan::choose(query) {
