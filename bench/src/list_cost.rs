@@ -1,14 +1,16 @@
-//! List cost on the DynamoDB adapter: items read per list request at two table sizes, with a
-//! second tenant of the same size in the table. Read units are billed per item read, so this is
-//! the cost model; the default page, a date range and a reference prefix must not grow with the
-//! table.
+//! List cost as tenants grow, on both adapters, with a second tenant of the same size in the
+//! store: items read per list request (read units are billed per item read on DynamoDB), the
+//! records the store held at once, and the peak memory the request added to this process. The
+//! default page, a date range and a reference prefix must read no more than the page on
+//! DynamoDB; every request must hold a bounded number of records and bounded memory.
 
 use customer_api::customers::{CustomerFields, LIST_SPEC};
 use customer_api::list::ListQuery;
 use customer_api::model::{Organization, Record, Scope};
-use customer_api::store::{DynamoStore, RecordStore};
+use customer_api::store::{DynamoStore, ListPage, RecordStore};
 use customer_api::time::Timestamp;
 use customer_api::values::{Name, Reference};
+use local_api::EmbeddedStore;
 
 use crate::Options;
 
@@ -18,9 +20,11 @@ const WORDS: [&str; 8] = [
 const BASE_SECONDS: i64 = 1_600_000_000;
 /// Items read on top of the page: the count item and one look-ahead.
 const SLACK: u64 = 2;
+/// Target: the memory one list request adds, in MB, at any tenant size.
+const MEMORY_TARGET_MB: f64 = 32.0;
 
-async fn seed(store: &DynamoStore, scope: &Scope<CustomerFields>, count: usize) -> Result<(), String> {
-    let records = (0..count)
+fn records(count: usize) -> Result<Vec<Record<CustomerFields>>, String> {
+    (0..count)
         .map(|i| {
             let fields = CustomerFields {
                 name: Name::parse(&format!("{} {}", WORDS[i % WORDS.len()], i)).ok(),
@@ -39,8 +43,7 @@ async fn seed(store: &DynamoStore, scope: &Scope<CustomerFields>, count: usize) 
                 version: 1,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
-    store.import(scope, &records).await.map_err(|e| e.to_string())
+        .collect()
 }
 
 fn at(offset: usize) -> String {
@@ -49,78 +52,207 @@ fn at(offset: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Runs the list-cost section and prints its table.
+/// One list request of the table: its label, whether DynamoDB must read no more than the page,
+/// and its query string at tenant size `n`.
+struct Request {
+    label: &'static str,
+    index_backed: bool,
+    query: fn(usize) -> String,
+}
+
+const REQUESTS: &[Request] = &[
+    Request {
+        label: "default page (100, by dateCreated)",
+        index_backed: true,
+        query: |_| String::new(),
+    },
+    Request {
+        label: "deep offset: `offset=5000` (N/2 when N < 10,000)",
+        index_backed: false,
+        query: |n| format!("offset={}", 5000.min(n / 2)),
+    },
+    Request {
+        label: "`dateCreated` range holding 100",
+        index_backed: true,
+        query: |n| format!("dateCreated_gte={}&dateCreated_lt={}", at(n / 2), at(n / 2 + 100)),
+    },
+    Request {
+        label: "`lastUpdated` range holding 100",
+        index_backed: false,
+        query: |n| format!("lastUpdated_gte={}&lastUpdated_lt={}", at(n / 2), at(n / 2 + 100)),
+    },
+    Request {
+        label: "reference prefix `C-00012*` (10 matches)",
+        index_backed: true,
+        query: |_| "reference=C-00012*".into(),
+    },
+    Request {
+        label: "reference contains `*-0001*`",
+        index_backed: false,
+        query: |_| "reference=*-0001*".into(),
+    },
+    Request {
+        label: "name prefix `Alpha*`",
+        index_backed: false,
+        query: |_| "name=Alpha*".into(),
+    },
+    Request {
+        label: "name contains `*ab*`",
+        index_backed: false,
+        query: |_| "name=*ab*".into(),
+    },
+    Request {
+        label: "`isActive=false`",
+        index_backed: false,
+        query: |_| "isActive=false".into(),
+    },
+    Request {
+        label: "sort by name",
+        index_backed: false,
+        query: |_| "sort=name".into(),
+    },
+    Request {
+        label: "sort by lastUpdated, descending",
+        index_backed: false,
+        query: |_| "sort=lastUpdated&order=desc".into(),
+    },
+];
+
+/// Runs `list` and returns its page with the peak heap it added, in MB (the heap's peak is
+/// reset to what is in use first).
+async fn measured<Fut>(list: Fut) -> Result<(ListPage<CustomerFields>, f64), String>
+where
+    Fut: std::future::Future<Output = Result<ListPage<CustomerFields>, String>>,
+{
+    crate::HEAP.reset_peak_usage();
+    let before = crate::HEAP.current_usage();
+    let page = list.await?;
+    let added = crate::HEAP.peak_usage().saturating_sub(before);
+    Ok((page, added as f64 / (1024.0 * 1024.0)))
+}
+
+/// One adapter's table: a row per request, a cell per tenant size.
+struct Table {
+    title: String,
+    sizes: Vec<usize>,
+    cells: Vec<Vec<String>>,
+    /// Whether the adapter has indexes, so index-backed rows must read at most the page.
+    indexed: bool,
+}
+
+impl Table {
+    fn new(title: String, sizes: &[usize], indexed: bool) -> Self {
+        Table {
+            title,
+            sizes: sizes.to_vec(),
+            cells: REQUESTS.iter().map(|_| Vec::new()).collect(),
+            indexed,
+        }
+    }
+
+    async fn measure(
+        &mut self,
+        store: &dyn RecordStore<CustomerFields>,
+        scope: &Scope<CustomerFields>,
+        size: usize,
+    ) -> Result<(), String> {
+        for (request, cells) in REQUESTS.iter().zip(&mut self.cells) {
+            let query = ListQuery::parse(&LIST_SPEC, &(request.query)(size)).map_err(|e| e.to_string())?;
+            let (page, added_mb) =
+                measured(async { store.list(scope, &query).await.map_err(|e| e.to_string()) }).await?;
+            let shown = page.records.len() as u64;
+            let reads_flag = if self.indexed && request.index_backed && page.items_read > shown + SLACK {
+                " ⚠"
+            } else {
+                ""
+            };
+            let bound = (2 * (query.offset + query.max)).max(64);
+            let held_flag = if page.held > bound { " ⚠" } else { "" };
+            let memory_flag = if added_mb > MEMORY_TARGET_MB { " ⚠" } else { "" };
+            cells.push(format!(
+                "{} ({shown}){reads_flag} · {}{held_flag} · {added_mb:.1}{memory_flag}",
+                page.items_read, page.held
+            ));
+        }
+        Ok(())
+    }
+
+    fn print(&self) {
+        println!("### {}\n", self.title);
+        let header: Vec<String> = self.sizes.iter().map(|n| format!("{n} customers")).collect();
+        println!("| list request | reads | {} |", header.join(" | "));
+        println!("| --- | --- |{}", " --- |".repeat(self.sizes.len()));
+        for (request, cells) in REQUESTS.iter().zip(&self.cells) {
+            let bound = match (self.indexed, request.index_backed) {
+                (true, true) => "≤ page + 2",
+                (true, false) => "grows",
+                (false, _) => "all",
+            };
+            println!("| {} | {bound} | {} |", request.label, cells.join(" | "));
+        }
+        println!();
+    }
+}
+
+fn organization(name: &str) -> Result<Scope<CustomerFields>, String> {
+    Organization::parse(name)
+        .map(|org| Scope::new(&org))
+        .ok_or_else(|| format!("bad organization {name}"))
+}
+
+/// Runs the list-cost section and prints its tables.
 pub async fn run(options: &Options, endpoint: &str) -> Result<(), String> {
-    let sizes: &[usize] = if options.quick {
-        &[200, 1000]
+    let (embedded_sizes, dynamo_sizes): (&[usize], &[usize]) = if options.quick {
+        (&[200, 1000], &[200, 1000])
     } else {
-        &[1000, 10_000]
+        (&[1000, 10_000, 100_000], &[1000, 10_000, 30_000])
     };
-    let mut rows: Vec<(String, bool, Vec<String>)> = Vec::new();
-    for (column, &size) in sizes.iter().enumerate() {
+    println!(
+        "## List cost (items read (page) · records held at once · peak heap the request added, MB; a second tenant of the same size present)\n"
+    );
+    let mut embedded = Table::new(
+        "Embedded store (`local-api`): no indexes, every list reads the tenant".into(),
+        embedded_sizes,
+        false,
+    );
+    for &size in embedded_sizes {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let store = EmbeddedStore::open_without_fsync(dir.path()).map_err(|e| e.to_string())?;
+        let scope = organization("tenant-a")?;
+        store
+            .import(&scope, records(size)?)
+            .await
+            .map_err(|e| e.to_string())?;
+        store
+            .import(&organization("tenant-b")?, records(size)?)
+            .await
+            .map_err(|e| e.to_string())?;
+        embedded.measure(&store, &scope, size).await?;
+    }
+    embedded.print();
+
+    let mut dynamo = Table::new("DynamoDB adapter (local server)".into(), dynamo_sizes, true);
+    for &size in dynamo_sizes {
         let client = customer_api::aws::local_dynamodb_client(endpoint);
         let table = format!("bench-list-{size}-{}", std::process::id());
         customer_api::store::dynamo::ensure_table(&client, &table)
             .await
             .map_err(|e| e.to_string())?;
         let store = DynamoStore::new(client, table, 100);
-        let org = |name: &str| Organization::parse(name).ok_or("bad organization");
-        let scope = Scope::new(&org("tenant-a")?);
-        seed(&store, &scope, size).await?;
-        seed(&store, &Scope::new(&org("tenant-b")?), size).await?;
-        let offset = 5000.min(size / 2);
-        let queries: Vec<(String, bool, String)> = vec![
-            ("default page (100, by dateCreated)".into(), true, String::new()),
-            (
-                "deep offset: `offset=5000` (N/2 when N < 10,000)".into(),
-                false,
-                format!("offset={offset}"),
-            ),
-            (
-                "`dateCreated` range holding 100".into(),
-                true,
-                format!(
-                    "dateCreated_gte={}&dateCreated_lt={}",
-                    at(size / 2),
-                    at(size / 2 + 100)
-                ),
-            ),
-            (
-                "reference prefix `C-00012*` (10 matches)".into(),
-                true,
-                "reference=C-00012*".into(),
-            ),
-            ("name contains `*ab*`".into(), false, "name=*ab*".into()),
-            ("sort by name".into(), false, "sort=name".into()),
-        ];
-        for (label, bounded, query) in queries {
-            let parsed = ListQuery::parse(&LIST_SPEC, &query).map_err(|e| e.to_string())?;
-            let page = store.list(&scope, &parsed).await.map_err(|e| e.to_string())?;
-            let within = page.items_read <= page.records.len() as u64 + SLACK;
-            let flag = if bounded && !within { " ⚠" } else { "" };
-            let cell = format!("{} (page {}){flag}", page.items_read, page.records.len());
-            match rows.iter_mut().find(|(l, _, _)| *l == label) {
-                Some((_, _, cells)) => cells.push(cell),
-                None => {
-                    let mut cells = vec![String::new(); column];
-                    cells.push(cell);
-                    rows.push((label, bounded, cells));
-                }
-            }
-        }
+        let scope = organization("tenant-a")?;
+        store
+            .import(&scope, &records(size)?)
+            .await
+            .map_err(|e| e.to_string())?;
+        store
+            .import(&organization("tenant-b")?, &records(size)?)
+            .await
+            .map_err(|e| e.to_string())?;
+        dynamo.measure(&store, &scope, size).await?;
     }
+    dynamo.print();
     println!(
-        "## List cost (DynamoDB adapter, local server; items read per request, a second tenant of the same size present)\n"
-    );
-    let header: Vec<String> = sizes.iter().map(|n| format!("{n} customers")).collect();
-    println!("| list request | bounded? | {} |", header.join(" | "));
-    println!("| --- | --- |{}", " --- |".repeat(sizes.len()));
-    for (label, bounded, cells) in rows {
-        let bound = if bounded { "≤ page + 2" } else { "grows" };
-        println!("| {label} | {bound} | {} |", cells.join(" | "));
-    }
-    println!(
-        "\nTarget: ≤ page + {SLACK} items for the default page, the date range and the reference prefix at every size. ⚠ marks a miss.\n"
+        "Targets: on DynamoDB, ≤ page + {SLACK} items for the rows marked so, at every size; on both, at most max(2 × (offset + max), 64) records held and ≤ {MEMORY_TARGET_MB} MB added by one request. ⚠ marks a miss.\n"
     );
     Ok(())
 }

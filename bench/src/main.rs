@@ -23,6 +23,12 @@ mod throughput;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use peak_alloc::PeakAlloc;
+
+/// Counts the heap in use and its peak, so a section can measure what one request allocates.
+#[global_allocator]
+pub static HEAP: PeakAlloc = PeakAlloc;
+
 /// How the benchmark runs.
 pub struct Options {
     /// A few seconds, for CI: one sample each, small data.

@@ -173,6 +173,34 @@ impl EmbeddedStore {
         })
     }
 
+    /// Loads records into an empty scope in one transaction: records, references and the id
+    /// sequence (links are counted). For benchmark data; it checks no uniqueness, so the input
+    /// must be consistent.
+    pub async fn import<F: Fields>(
+        &self,
+        scope: &Scope<F>,
+        records: Vec<Record<F>>,
+    ) -> Result<(), StoreError> {
+        let key = scope.key();
+        let org = scope.org().clone();
+        self.write(move |txn| {
+            let mut references = txn.open_table(REFERENCES).map_err(backend)?;
+            let mut last = 0;
+            for record in &records {
+                references
+                    .insert((key.as_str(), record.reference.as_str()), record.id)
+                    .map_err(backend)?;
+                count_dependents(txn, &org, &record.links, 1)?;
+                save(txn, &key, record, 0)?;
+                last = last.max(record.id);
+            }
+            let mut sequences = txn.open_table(SEQUENCES).map_err(backend)?;
+            sequences.insert(key.as_str(), last).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Every write first waits `latency`, as a request to a remote store is in flight for a
     /// while: concurrent requests then interleave between their reads and their writes, as they
     /// do in production. For concurrency tests.
