@@ -78,8 +78,14 @@ const REQUESTS: &[Request] = &[
     },
     Request {
         label: "`lastUpdated` range holding 100",
-        index_backed: false,
-        query: |n| format!("lastUpdated_gte={}&lastUpdated_lt={}", at(n / 2), at(n / 2 + 100)),
+        index_backed: true,
+        query: |n| {
+            format!(
+                "lastUpdated_gte={}&lastUpdated_lt={}&sort=lastUpdated",
+                at(n / 2),
+                at(n / 2 + 100)
+            )
+        },
     },
     Request {
         label: "reference prefix `C-00012*` (10 matches)",
@@ -113,7 +119,7 @@ const REQUESTS: &[Request] = &[
     },
     Request {
         label: "sort by lastUpdated, descending",
-        index_backed: false,
+        index_backed: true,
         query: |_| "sort=lastUpdated&order=desc".into(),
     },
 ];

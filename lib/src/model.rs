@@ -211,7 +211,12 @@ impl<F> Record<F> {
 
     /// The key that orders records by creation: timestamp, then id.
     pub fn created_key(&self) -> String {
-        created_key(self.date_created, self.id)
+        time_key(self.date_created, self.id)
+    }
+
+    /// The `byLastUpdated` index's sort key: `<lastUpdated>#<id:020>`.
+    pub fn updated_key(&self) -> String {
+        time_key(self.last_updated, self.id)
     }
 }
 
@@ -253,9 +258,10 @@ pub fn exact_reference_key(lower: &str) -> Option<String> {
     }
 }
 
-/// See [`Record::created_key`].
-pub fn created_key(date_created: Timestamp, id: u64) -> String {
-    format!("{date_created}#{id:020}")
+/// A time index's sort key, `<time>#<id:020>`: see [`Record::created_key`] and
+/// [`Record::updated_key`].
+pub fn time_key(time: Timestamp, id: u64) -> String {
+    format!("{time}#{id:020}")
 }
 
 /// A record to create: the store assigns the id.

@@ -29,6 +29,7 @@ mod adapter_specific {
     use std::sync::Arc;
 
     use api_tests::fresh_table;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use customer_api::groups::{GroupFields, LIST_SPEC};
     use customer_api::list::ListQuery;
     use customer_api::model::{Draft, Organization, Scope};
@@ -113,11 +114,75 @@ mod adapter_specific {
             "reference prefix (date order) read {}",
             page.items_read
         );
+        let page = cost("max=10&sort=lastUpdated&order=desc&offset=5").await;
+        assert_eq!(page.records[0].reference, "C-054");
+        assert!(
+            page.items_read <= 11 + 5,
+            "lastUpdated order read {}",
+            page.items_read
+        );
+        let page =
+            cost("lastUpdated_gte=2017-07-14T02:40:10Z&lastUpdated_lt=2017-07-14T02:40:20Z&sort=lastUpdated")
+                .await;
+        assert_eq!((page.total, page.records.len()), (10, 10));
+        assert!(
+            page.items_read <= 12,
+            "lastUpdated range read {}",
+            page.items_read
+        );
         let page = cost("name=*5*").await;
         assert_eq!(page.total, 15);
         assert_eq!(
             page.items_read, 60,
             "a contains filter reads the organization's records, no more"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_backfill_puts_older_records_in_the_last_updated_index() {
+        let (client, table) = fresh_table().await;
+        let store = DynamoStore::new(client.clone(), table.clone(), 10);
+        let groups = scope("org-a");
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(
+                store
+                    .create(&groups, draft(format!("B-{i}"), i))
+                    .await
+                    .expect("create")
+                    .id,
+            );
+        }
+        // Items written before the index existed have no `updatedKey`.
+        for id in &ids[..3] {
+            client
+                .update_item()
+                .table_name(&table)
+                .key("pk", AttributeValue::S(format!("{}#{id}", groups.key())))
+                .key("sk", AttributeValue::S("record".into()))
+                .update_expression("REMOVE updatedKey")
+                .send()
+                .await
+                .expect("remove the key");
+        }
+        let by_update = ListQuery::parse(&LIST_SPEC, "sort=lastUpdated&order=desc").expect("query");
+        let listed = |page: customer_api::store::ListPage<GroupFields>| {
+            page.records.iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        let before = store.list(&groups, &by_update).await.expect("list");
+        assert_eq!(
+            listed(before),
+            [ids[4], ids[3]],
+            "the index misses the older items"
+        );
+        assert_eq!(store.backfill_index_keys().await.expect("backfill"), 3);
+        let after = store.list(&groups, &by_update).await.expect("list");
+        assert_eq!(after.total, 5);
+        assert_eq!(listed(after), ids.iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(
+            store.backfill_index_keys().await.expect("rerun"),
+            0,
+            "nothing left to do"
         );
     }
 

@@ -9,12 +9,13 @@ use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// Attributes the store manages; a resource field may not use these names.
-pub const SYSTEM_ATTRIBUTES: [&str; 12] = [
+pub const SYSTEM_ATTRIBUTES: [&str; 13] = [
     "pk",
     "sk",
     "scope",
     "createdKey",
     "referenceKey",
+    "updatedKey",
     "id",
     "reference",
     "dateCreated",
@@ -40,6 +41,7 @@ pub(super) fn record_item<F: Fields>(scope: &Scope<F>, record: &Record<F>) -> Re
     item.insert("scope".into(), s(scope.key()));
     item.insert("createdKey".into(), s(record.created_key()));
     item.insert("referenceKey".into(), s(record.reference_key()));
+    item.insert("updatedKey".into(), s(record.updated_key()));
     item.insert("id".into(), n(record.id));
     item.insert("reference".into(), s(record.reference.as_str()));
     item.insert("dateCreated".into(), s(record.date_created.to_string()));

@@ -28,6 +28,8 @@ const REFERENCE_DATA_SK: &str = "reference-data";
 pub(super) const BY_DATE_CREATED: &str = "byDateCreated";
 /// The index ordering a scope's records by lower-cased reference (`scope`, `referenceKey`).
 pub(super) const BY_REFERENCE: &str = "byReference";
+/// The index ordering a scope's records by last update (`scope`, `updatedKey`).
+pub(super) const BY_LAST_UPDATED: &str = "byLastUpdated";
 
 /// A string attribute.
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {

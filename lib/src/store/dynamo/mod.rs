@@ -44,10 +44,11 @@ use crate::idempotency::{
 use crate::list::{ListQuery, Order};
 use crate::model::{
     Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError,
-    link_changes, reference_key, scope_key,
+    link_changes, reference_key, scope_key, time_key,
 };
 use crate::reference_data::{ReferenceData, ReferenceDataStore};
 use crate::retry::{Retries, WRITE_BUDGET};
+use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// The DynamoDB store.
@@ -78,6 +79,69 @@ impl DynamoStore {
             table: table.into(),
             id_block: id_block.max(1),
             reserved_ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Gives every record item written before the `byLastUpdated` index its `updatedKey`, so
+    /// the index holds it (a migration, run once after deploying the index; safe to rerun and to
+    /// run while the API serves: an item updated meanwhile already has its key). Returns how
+    /// many items it wrote.
+    pub async fn backfill_index_keys(&self) -> Result<u64, StoreError> {
+        let mut written = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("attribute_exists(createdKey) AND attribute_not_exists(updatedKey)")
+                .projection_expression("pk, sk, id, lastUpdated")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in out.items.unwrap_or_default() {
+                let (Some(AttributeValue::S(updated)), Some(AttributeValue::N(id))) =
+                    (item.get("lastUpdated"), item.get("id"))
+                else {
+                    return Err(StoreError::Backend(format!(
+                        "a record item without lastUpdated or id: {item:?}"
+                    )));
+                };
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| StoreError::Backend(format!("bad id {id}")))?;
+                let updated: Timestamp = updated
+                    .parse()
+                    .map_err(|_| StoreError::Backend(format!("bad lastUpdated {updated}")))?;
+                let key: Item = item
+                    .into_iter()
+                    .filter(|(name, _)| name == "pk" || name == "sk")
+                    .collect();
+                let out = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key))
+                    .update_expression("SET updatedKey = :uk")
+                    .condition_expression("lastUpdated = :lu AND attribute_not_exists(updatedKey)")
+                    .expression_attribute_values(":uk", s(time_key(updated, id)))
+                    .expression_attribute_values(":lu", s(updated.to_string()))
+                    .send()
+                    .await;
+                match out {
+                    Ok(_) => written += 1,
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(error) => return Err(backend(error)),
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(written);
+            }
         }
     }
 
@@ -699,19 +763,21 @@ struct Assignments {
 }
 
 impl Assignments {
-    /// `lastUpdated`, the version and every attribute the patch writes, conditioned on the
-    /// record existing (at version `expected`, when given).
-    fn new<F: Fields>(patch: &Patch<F>, expected: Option<u64>) -> Result<Self, StoreError> {
+    /// `lastUpdated` (and its index key), the version and every attribute the patch writes to
+    /// record `id`, conditioned on the record existing (at version `expected`, when given).
+    fn new<F: Fields>(patch: &Patch<F>, id: u64, expected: Option<u64>) -> Result<Self, StoreError> {
         let mut set = Assignments {
             names: HashMap::from([
                 ("#lu".to_owned(), "lastUpdated".to_owned()),
+                ("#uk".to_owned(), "updatedKey".to_owned()),
                 ("#ver".to_owned(), "version".to_owned()),
             ]),
             values: HashMap::from([
                 (":lu".to_owned(), s(patch.now.to_string())),
+                (":uk".to_owned(), s(time_key(patch.now, id))),
                 (":one".to_owned(), n(1)),
             ]),
-            sets: vec!["#lu = :lu".to_owned()],
+            sets: vec!["#lu = :lu".to_owned(), "#uk = :uk".to_owned()],
             condition: "attribute_exists(pk)".to_owned(),
         };
         if let Some(version) = expected {
@@ -919,7 +985,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
         // What the write was decided on: the version the caller read, else the one read here
         // (so the reference and links read are still the record's when it commits).
         let basis = patch.expected.or(current.as_ref().map(|c| c.version));
-        let mut set = Assignments::new(&patch, basis)?;
+        let mut set = Assignments::new(&patch, id, basis)?;
         if rename.is_none() && relink.is_none() && patch.checks.is_empty() {
             return self.update_in_place(scope, id, &set).await;
         }

@@ -1,8 +1,8 @@
 //! Query plans: which index range answers a list query, and whether the range holds exactly the
 //! matching records in order (read just the page) or must be filtered and sorted in memory.
 
-use super::keys::{BY_DATE_CREATED, BY_REFERENCE};
-use crate::list::{ListQuery, Sort};
+use super::keys::{BY_DATE_CREATED, BY_LAST_UPDATED, BY_REFERENCE};
+use crate::list::{DateRange, ListQuery, Sort};
 use crate::model::{exact_reference_key, reference_key_prefix};
 
 /// A key range of one index, inside one scope.
@@ -48,21 +48,8 @@ impl Plan {
     /// The cheapest plan for `query`.
     pub fn choose<F>(query: &ListQuery<F>) -> Plan {
         let filters = query.filter_count();
-        let by_date = (!query.date_created.is_unbounded()).then(|| {
-            let from = query.date_created.from.map(|ts| format!("{ts}#"));
-            let to = query.date_created.to.map(|ts| format!("{ts}$"));
-            let bounds = match (from, to) {
-                (Some(from), Some(to)) => Bounds::Between(from, to),
-                (Some(from), None) => Bounds::From(from),
-                (None, Some(to)) => Bounds::To(to),
-                (None, None) => Bounds::All,
-            };
-            IndexRange {
-                index: BY_DATE_CREATED,
-                sort_key: "createdKey",
-                bounds,
-            }
-        });
+        let by_date = time_range(&query.date_created, BY_DATE_CREATED, "createdKey");
+        let by_update = time_range(&query.last_updated, BY_LAST_UPDATED, "updatedKey");
         let reference = query.reference.as_ref();
         let by_reference = reference.filter(|p| !p.prefix().is_empty()).map(|p| {
             let (start, whole) = reference_key_prefix(p.prefix());
@@ -82,19 +69,45 @@ impl Plan {
             && by_reference.as_ref().is_some_and(|(_, whole)| *whole);
         let by_reference = by_reference.map(|(range, _)| range);
 
-        match (query.sort, by_date, by_reference) {
-            (Sort::DateCreated, None, None) if filters == 0 => {
-                Plan::Stream(whole(BY_DATE_CREATED, "createdKey"))
-            }
-            (Sort::Reference, None, None) if filters == 0 => {
-                Plan::Stream(whole(BY_REFERENCE, "referenceKey"))
-            }
-            (Sort::DateCreated, Some(range), _) if filters == 1 => Plan::Stream(range),
-            (Sort::Reference, _, Some(range)) if filters == 1 && exact_range => Plan::Stream(range),
-            (_, _, Some(range)) | (_, Some(range), None) => Plan::Collect(range),
-            (_, None, None) => Plan::Collect(whole(BY_DATE_CREATED, "createdKey")),
+        let streamed = match (query.sort, filters) {
+            (Sort::DateCreated, 0) => Some(whole(BY_DATE_CREATED, "createdKey")),
+            (Sort::LastUpdated, 0) => Some(whole(BY_LAST_UPDATED, "updatedKey")),
+            (Sort::Reference, 0) => Some(whole(BY_REFERENCE, "referenceKey")),
+            (Sort::DateCreated, 1) => by_date.clone(),
+            (Sort::LastUpdated, 1) => by_update.clone(),
+            (Sort::Reference, 1) if exact_range => by_reference.clone(),
+            _ => None,
+        };
+        match streamed {
+            Some(range) => Plan::Stream(range),
+            None => Plan::Collect(
+                by_reference
+                    .or(by_date)
+                    .or(by_update)
+                    .unwrap_or_else(|| whole(BY_DATE_CREATED, "createdKey")),
+            ),
         }
     }
+}
+
+/// The range of a time index (`<time>#<id>` keys) that holds `range`, if it is bounded.
+fn time_range(range: &DateRange, index: &'static str, sort_key: &'static str) -> Option<IndexRange> {
+    if range.is_unbounded() {
+        return None;
+    }
+    let from = range.from.map(|ts| format!("{ts}#"));
+    let to = range.to.map(|ts| format!("{ts}$"));
+    let bounds = match (from, to) {
+        (Some(from), Some(to)) => Bounds::Between(from, to),
+        (Some(from), None) => Bounds::From(from),
+        (None, Some(to)) => Bounds::To(to),
+        (None, None) => Bounds::All,
+    };
+    Some(IndexRange {
+        index,
+        sort_key,
+        bounds,
+    })
 }
 
 #[cfg(test)]
@@ -134,6 +147,18 @@ mod tests {
                 BY_DATE_CREATED,
                 "createdKey",
                 Bounds::Between("2016-08-15T00:00:00Z#".into(), "2016-08-15T23:59:59Z$".into())
+            ))
+        );
+        assert_eq!(
+            plan("sort=lastUpdated&order=desc&offset=20"),
+            Plan::Stream(whole(BY_LAST_UPDATED, "updatedKey"))
+        );
+        assert_eq!(
+            plan("sort=lastUpdated&lastUpdated_gt=2016-08-15T00:00:00Z"),
+            Plan::Stream(range(
+                BY_LAST_UPDATED,
+                "updatedKey",
+                Bounds::From("2016-08-15T00:00:01Z#".into())
             ))
         );
         assert_eq!(
@@ -181,6 +206,22 @@ mod tests {
         assert_eq!(
             plan(&format!("reference={long}")),
             Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut)))
+        );
+        assert_eq!(
+            plan("lastUpdated_lte=2016-08-15T00:00:00Z&name=a*"),
+            Plan::Collect(range(
+                BY_LAST_UPDATED,
+                "updatedKey",
+                Bounds::To("2016-08-15T00:00:00Z$".into())
+            ))
+        );
+        assert_eq!(
+            plan("lastUpdated_lte=2016-08-15T00:00:00Z&dateCreated_gte=2016-01-01T00:00:00Z"),
+            Plan::Collect(range(
+                BY_DATE_CREATED,
+                "createdKey",
+                Bounds::From("2016-01-01T00:00:00Z#".into())
+            ))
         );
         assert_eq!(
             plan("name=*a*"),

@@ -200,14 +200,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn infra_definition_parses_and_has_both_indexes() {
+    fn infra_definition_parses_and_has_every_index() {
         let definition: TableDefinition = serde_json::from_str(TABLE_JSON).expect("valid JSON");
         let names: Vec<_> = definition
             .global_secondary_indexes
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(names, ["byDateCreated", "byReference"]);
+        assert_eq!(names, ["byDateCreated", "byReference", "byLastUpdated"]);
         assert_eq!(definition.billing_mode, "PAY_PER_REQUEST");
         assert_eq!(definition.time_to_live_specification.attribute_name, "expires");
     }
