@@ -77,7 +77,7 @@ const REQUESTS: &[Request] = &[
         query: |n| format!("dateCreated_gte={}&dateCreated_lt={}", at(n / 2), at(n / 2 + 100)),
     },
     Request {
-        label: "`lastUpdated` range holding 100",
+        label: "`lastUpdated` range holding 100, in that order",
         index_backed: true,
         query: |n| {
             format!(
