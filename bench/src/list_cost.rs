@@ -98,9 +98,9 @@ const REQUESTS: &[Request] = &[
         query: |_| "reference=*-0001*".into(),
     },
     Request {
-        label: "name prefix `Alpha*`",
-        index_backed: false,
-        query: |_| "name=Alpha*".into(),
+        label: "name prefix `Alpha*`, by name",
+        index_backed: true,
+        query: |_| "name=Alpha*&sort=name".into(),
     },
     Request {
         label: "name contains `*ab*`",
@@ -114,7 +114,7 @@ const REQUESTS: &[Request] = &[
     },
     Request {
         label: "sort by name",
-        index_backed: false,
+        index_backed: true,
         query: |_| "sort=name".into(),
     },
     Request {

@@ -39,6 +39,10 @@ impl Fields for GroupFields {
     fn links(&self) -> Vec<Link> {
         Vec::new()
     }
+
+    fn name(&self) -> Option<&str> {
+        Some(self.name.as_str())
+    }
 }
 
 impl FieldsPatch<GroupFields> for GroupPatch {
@@ -53,6 +57,10 @@ impl FieldsPatch<GroupFields> for GroupPatch {
 
     fn touches_links(&self) -> bool {
         false
+    }
+
+    fn name(&self) -> Option<Option<&str>> {
+        self.name.as_ref().map(|name| Some(name.as_str()))
     }
 }
 

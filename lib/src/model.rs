@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
-use crate::values::Reference;
+use crate::values::{NAME_KEY_PART_BYTES, Reference, key_part, name_order};
 
 /// A tenant's identifier, as authentication gave it. Never taken from a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -164,6 +164,9 @@ pub trait Fields:
 
     /// The records these fields use, sorted and de-duplicated.
     fn links(&self) -> Vec<Link>;
+
+    /// The record's name, which the `byName` index orders by.
+    fn name(&self) -> Option<&str>;
 }
 
 /// A partial update of `F`. Serialised, it names exactly the attributes it writes (`null`
@@ -174,6 +177,9 @@ pub trait FieldsPatch<F>: Clone + fmt::Debug + Default + Serialize + Send + Sync
 
     /// Whether applying the patch may change the record's links.
     fn touches_links(&self) -> bool;
+
+    /// The name the patch writes: `None` if it leaves it, `Some(None)` if it clears it.
+    fn name(&self) -> Option<Option<&str>>;
 }
 
 /// A stored record.
@@ -220,6 +226,13 @@ impl<F> Record<F> {
     }
 }
 
+impl<F: Fields> Record<F> {
+    /// The `byName` index's sort key: see [`name_key`].
+    pub fn name_key(&self) -> String {
+        name_key(self.fields.name(), self.id)
+    }
+}
+
 /// The most bytes of a lower-cased reference a reference key holds: DynamoDB caps an index
 /// sort key at 1,024 bytes, and the key adds a 2-byte end mark and a 20-digit id. (255
 /// characters of four bytes are 1,020 bytes: the longest references are cut, at a character
@@ -238,16 +251,20 @@ pub fn reference_key(reference: &str, id: u64) -> String {
 /// The start of the reference keys of references beginning with `lower` (a lower-cased
 /// prefix), and whether all of it fits in a key (else the keys hold only its start).
 pub fn reference_key_prefix(lower: &str) -> (String, bool) {
-    let escaped = lower.replace('\0', "\0\u{1}");
-    if escaped.len() <= REFERENCE_KEY_BYTES {
-        return (escaped, true);
-    }
-    let mut end = REFERENCE_KEY_BYTES;
-    while !escaped.is_char_boundary(end) {
-        end -= 1;
-    }
-    let part = escaped[..end].trim_end_matches('\0');
-    (part.to_owned(), false)
+    key_part(lower, REFERENCE_KEY_BYTES)
+}
+
+/// See [`Record::name_key`]: [`name_order`]'s two forms, each followed by the end mark `\0\0`,
+/// then the id; a record without a name has two empty forms, so it sorts first.
+pub fn name_key(name: Option<&str>, id: u64) -> String {
+    let (lower, exact) = name.map(name_order).unwrap_or_default();
+    format!("{lower}\0\0{exact}\0\0{id:020}")
+}
+
+/// The start of the name keys of names whose lower-cased form begins with `lower`, and whether
+/// all of it fits in a key.
+pub fn name_key_prefix(lower: &str) -> (String, bool) {
+    key_part(lower, NAME_KEY_PART_BYTES)
 }
 
 /// The reference key prefix of exactly the reference `lower` (lower-cased), if it fits whole.

@@ -146,6 +146,34 @@ impl<const MAX: usize> Sortable for Text<MAX> {
     }
 }
 
+/// Index keys: `text` with each NUL written `\0\u{1}`, cut to at most `limit` bytes (at a character, never
+/// inside an escape), and whether all of it fits.
+pub fn key_part(text: &str, limit: usize) -> (String, bool) {
+    let escaped = text.replace('\0', "\0\u{1}");
+    if escaped.len() <= limit {
+        return (escaped, true);
+    }
+    let mut end = limit;
+    while !escaped.is_char_boundary(end) {
+        end -= 1;
+    }
+    let part = escaped[..end].trim_end_matches('\0');
+    (part.to_owned(), false)
+}
+
+/// The most bytes of each of a name's two forms (lower-cased, as written) a name key holds:
+/// with the two end marks and the id, a key stays within DynamoDB's 1,024 bytes.
+pub const NAME_KEY_PART_BYTES: usize = 500;
+
+/// How names order, everywhere: the lower-cased name, then the name as written, each as the
+/// name key holds it (names whose forms share their first 500 bytes then order by id).
+pub fn name_order(name: &str) -> (String, String) {
+    (
+        key_part(&name.to_lowercase(), NAME_KEY_PART_BYTES).0,
+        key_part(name, NAME_KEY_PART_BYTES).0,
+    )
+}
+
 /// A display name: 1 to 255 characters, not only white space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -173,8 +201,9 @@ impl Name {
 }
 
 impl Sortable for Name {
+    /// As the `byName` index orders: [`name_order`].
     fn compare(&self, other: &Self) -> Ordering {
-        compare_text(&self.0, &other.0)
+        name_order(&self.0).cmp(&name_order(&other.0))
     }
 
     fn text(&self) -> Option<&str> {

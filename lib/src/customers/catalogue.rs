@@ -99,6 +99,10 @@ impl Fields for CustomerFields {
         });
         group.into_iter().chain(parent).collect()
     }
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_ref().map(Name::as_str)
+    }
 }
 
 impl FieldsPatch<CustomerFields> for CustomerPatch {
@@ -108,6 +112,10 @@ impl FieldsPatch<CustomerFields> for CustomerPatch {
 
     fn touches_links(&self) -> bool {
         self.category_id.is_some() || self.parent_id.is_some()
+    }
+
+    fn name(&self) -> Option<Option<&str>> {
+        self.name.as_ref().map(|name| name.as_ref().map(Name::as_str))
     }
 }
 

@@ -15,6 +15,7 @@ api_tests::on_both_stores!(
     concurrent_updates_of_different_fields,
     list_matches_the_in_memory_oracle,
     lists_hold_the_page_not_the_organization,
+    names_order_and_match_alike_everywhere,
     paging_visits_each_record_once,
     links_count_dependents_and_block_deletes,
     link_to_a_missing_record_is_refused_without_trace,
@@ -130,6 +131,12 @@ mod adapter_specific {
             "lastUpdated range read {}",
             page.items_read
         );
+        let page = cost("max=10&sort=name&order=desc&offset=5").await;
+        assert_eq!(page.records[0].reference, "C-054");
+        assert!(page.items_read <= 11 + 5, "name order read {}", page.items_read);
+        let page = cost("name=NAME+C-01*&sort=name").await;
+        assert_eq!((page.total, page.records.len()), (10, 10));
+        assert!(page.items_read <= 12, "name prefix read {}", page.items_read);
         let page = cost("name=*5*").await;
         assert_eq!(page.total, 15);
         assert_eq!(
@@ -153,14 +160,14 @@ mod adapter_specific {
                     .id,
             );
         }
-        // Items written before the index existed have no `updatedKey`.
+        // Items written before the indexes existed have no `updatedKey` or `nameKey`.
         for id in &ids[..3] {
             client
                 .update_item()
                 .table_name(&table)
                 .key("pk", AttributeValue::S(format!("{}#{id}", groups.key())))
                 .key("sk", AttributeValue::S("record".into()))
-                .update_expression("REMOVE updatedKey")
+                .update_expression("REMOVE updatedKey, nameKey")
                 .send()
                 .await
                 .expect("remove the key");
@@ -169,16 +176,25 @@ mod adapter_specific {
         let listed = |page: customer_api::store::ListPage<GroupFields>| {
             page.records.iter().map(|r| r.id).collect::<Vec<_>>()
         };
+        let by_name = ListQuery::parse(&LIST_SPEC, "sort=name").expect("query");
         let before = store.list(&groups, &by_update).await.expect("list");
         assert_eq!(
             listed(before),
             [ids[4], ids[3]],
             "the index misses the older items"
         );
+        let before = store.list(&groups, &by_name).await.expect("list");
+        assert_eq!(
+            listed(before),
+            [ids[3], ids[4]],
+            "the index misses the older items"
+        );
         assert_eq!(store.backfill_index_keys().await.expect("backfill"), 3);
         let after = store.list(&groups, &by_update).await.expect("list");
         assert_eq!(after.total, 5);
         assert_eq!(listed(after), ids.iter().rev().copied().collect::<Vec<_>>());
+        let after = store.list(&groups, &by_name).await.expect("list");
+        assert_eq!(listed(after), ids);
         assert_eq!(
             store.backfill_index_keys().await.expect("rerun"),
             0,

@@ -9,13 +9,14 @@ use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// Attributes the store manages; a resource field may not use these names.
-pub const SYSTEM_ATTRIBUTES: [&str; 13] = [
+pub const SYSTEM_ATTRIBUTES: [&str; 14] = [
     "pk",
     "sk",
     "scope",
     "createdKey",
     "referenceKey",
     "updatedKey",
+    "nameKey",
     "id",
     "reference",
     "dateCreated",
@@ -42,6 +43,7 @@ pub(super) fn record_item<F: Fields>(scope: &Scope<F>, record: &Record<F>) -> Re
     item.insert("createdKey".into(), s(record.created_key()));
     item.insert("referenceKey".into(), s(record.reference_key()));
     item.insert("updatedKey".into(), s(record.updated_key()));
+    item.insert("nameKey".into(), s(record.name_key()));
     item.insert("id".into(), n(record.id));
     item.insert("reference".into(), s(record.reference.as_str()));
     item.insert("dateCreated".into(), s(record.date_created.to_string()));

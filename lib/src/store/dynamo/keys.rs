@@ -30,6 +30,8 @@ pub(super) const BY_DATE_CREATED: &str = "byDateCreated";
 pub(super) const BY_REFERENCE: &str = "byReference";
 /// The index ordering a scope's records by last update (`scope`, `updatedKey`).
 pub(super) const BY_LAST_UPDATED: &str = "byLastUpdated";
+/// The index ordering a scope's records by name (`scope`, `nameKey`).
+pub(super) const BY_NAME: &str = "byName";
 
 /// A string attribute.
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {

@@ -44,7 +44,7 @@ use crate::idempotency::{
 use crate::list::{ListQuery, Order};
 use crate::model::{
     Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError,
-    link_changes, reference_key, scope_key, time_key,
+    link_changes, name_key, reference_key, scope_key, time_key,
 };
 use crate::reference_data::{ReferenceData, ReferenceDataStore};
 use crate::retry::{Retries, WRITE_BUDGET};
@@ -82,10 +82,11 @@ impl DynamoStore {
         }
     }
 
-    /// Gives every record item written before the `byLastUpdated` index its `updatedKey`, so
-    /// the index holds it (a migration, run once after deploying the index; safe to rerun and to
-    /// run while the API serves: an item updated meanwhile already has its key). Returns how
-    /// many items it wrote.
+    /// Gives every record item written before the `byLastUpdated` and `byName` indexes their
+    /// keys (`updatedKey`, `nameKey`), so the indexes hold it: a migration, run once after
+    /// deploying the indexes. Each write is conditioned on the version scanned, so it is safe to
+    /// run while the API serves (an item updated meanwhile already has its keys) and to rerun.
+    /// Returns how many items it wrote.
     pub async fn backfill_index_keys(&self) -> Result<u64, StoreError> {
         let mut written = 0;
         let mut start = None;
@@ -94,42 +95,53 @@ impl DynamoStore {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("attribute_exists(createdKey) AND attribute_not_exists(updatedKey)")
-                .projection_expression("pk, sk, id, lastUpdated")
+                .filter_expression(
+                    "attribute_exists(createdKey) AND (attribute_not_exists(updatedKey) OR attribute_not_exists(nameKey))",
+                )
+                .projection_expression("pk, sk, id, lastUpdated, #name, #ver")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#ver", "version")
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(backend)?;
             for item in out.items.unwrap_or_default() {
-                let (Some(AttributeValue::S(updated)), Some(AttributeValue::N(id))) =
-                    (item.get("lastUpdated"), item.get("id"))
-                else {
-                    return Err(StoreError::Backend(format!(
-                        "a record item without lastUpdated or id: {item:?}"
-                    )));
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(text)) => Some(text.as_str()),
+                    _ => None,
                 };
-                let id: u64 = id
-                    .parse()
-                    .map_err(|_| StoreError::Backend(format!("bad id {id}")))?;
-                let updated: Timestamp = updated
-                    .parse()
-                    .map_err(|_| StoreError::Backend(format!("bad lastUpdated {updated}")))?;
+                let damaged =
+                    || StoreError::Backend(format!("a record item without lastUpdated or id: {item:?}"));
+                let id: u64 = match item.get("id") {
+                    Some(AttributeValue::N(id)) => id.parse().map_err(|_| damaged())?,
+                    _ => return Err(damaged()),
+                };
+                let updated: Timestamp = text("lastUpdated")
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(damaged)?;
+                let (condition, version) = match item.get("version") {
+                    Some(version) => ("#ver = :ver", version.clone()),
+                    None => ("attribute_not_exists(#ver)", n(0)),
+                };
                 let key: Item = item
-                    .into_iter()
-                    .filter(|(name, _)| name == "pk" || name == "sk")
+                    .iter()
+                    .filter(|(name, _)| *name == "pk" || *name == "sk")
+                    .map(|(name, value)| (name.clone(), value.clone()))
                     .collect();
-                let out = self
+                let mut update = self
                     .client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key))
-                    .update_expression("SET updatedKey = :uk")
-                    .condition_expression("lastUpdated = :lu AND attribute_not_exists(updatedKey)")
+                    .update_expression("SET updatedKey = :uk, nameKey = :nk")
+                    .condition_expression(condition)
+                    .expression_attribute_names("#ver", "version")
                     .expression_attribute_values(":uk", s(time_key(updated, id)))
-                    .expression_attribute_values(":lu", s(updated.to_string()))
-                    .send()
-                    .await;
-                match out {
+                    .expression_attribute_values(":nk", s(name_key(text("name"), id)));
+                if item.contains_key("version") {
+                    update = update.expression_attribute_values(":ver", version);
+                }
+                match update.send().await {
                     Ok(_) => written += 1,
                     Err(error)
                         if error
@@ -783,6 +795,9 @@ impl Assignments {
         if let Some(version) = expected {
             set.condition = version_condition(version);
             set.values.insert(":ver".into(), n(version));
+        }
+        if let Some(name) = patch.fields.name() {
+            set.assign("nk", "nameKey".to_owned(), s(name_key(name, id)));
         }
         for (i, (name, value)) in patch_attributes::<F>(&patch.fields)?.into_iter().enumerate() {
             set.assign(&format!("f{i}"), name, value);

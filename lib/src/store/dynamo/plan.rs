@@ -1,9 +1,9 @@
 //! Query plans: which index range answers a list query, and whether the range holds exactly the
 //! matching records in order (read just the page) or must be filtered and sorted in memory.
 
-use super::keys::{BY_DATE_CREATED, BY_LAST_UPDATED, BY_REFERENCE};
+use super::keys::{BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, BY_REFERENCE};
 use crate::list::{DateRange, ListQuery, Sort};
-use crate::model::{exact_reference_key, reference_key_prefix};
+use crate::model::{exact_reference_key, name_key_prefix, reference_key_prefix};
 
 /// A key range of one index, inside one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +68,32 @@ impl Plan {
         let exact_range = reference.is_some_and(|p| p.is_pure_prefix())
             && by_reference.as_ref().is_some_and(|(_, whole)| *whole);
         let by_reference = by_reference.map(|(range, _)| range);
+        let name = query
+            .text
+            .iter()
+            .find(|(field, _)| field.name == "name")
+            .map(|(_, pattern)| pattern);
+        let by_name = name.filter(|p| !p.prefix().is_empty()).map(|p| {
+            let (start, whole) = name_key_prefix(p.prefix());
+            let prefix = match p.is_exact() && whole {
+                true => format!("{start}\0\0"),
+                false => start,
+            };
+            let range = IndexRange {
+                index: BY_NAME,
+                sort_key: "nameKey",
+                bounds: Bounds::Prefix(prefix),
+            };
+            (range, whole)
+        });
+        let exact_name_range =
+            name.is_some_and(|p| p.is_pure_prefix()) && by_name.as_ref().is_some_and(|(_, whole)| *whole);
+        let by_name = by_name.map(|(range, _)| range);
+        let by_name_order = matches!(query.sort, Sort::Field(field) if field.name == "name");
 
         let streamed = match (query.sort, filters) {
+            (_, 0) if by_name_order => Some(whole(BY_NAME, "nameKey")),
+            (_, 1) if by_name_order && exact_name_range => by_name.clone(),
             (Sort::DateCreated, 0) => Some(whole(BY_DATE_CREATED, "createdKey")),
             (Sort::LastUpdated, 0) => Some(whole(BY_LAST_UPDATED, "updatedKey")),
             (Sort::Reference, 0) => Some(whole(BY_REFERENCE, "referenceKey")),
@@ -82,6 +106,7 @@ impl Plan {
             Some(range) => Plan::Stream(range),
             None => Plan::Collect(
                 by_reference
+                    .or(by_name)
                     .or(by_date)
                     .or(by_update)
                     .unwrap_or_else(|| whole(BY_DATE_CREATED, "createdKey")),
@@ -150,6 +175,14 @@ mod tests {
             ))
         );
         assert_eq!(
+            plan("sort=name&order=desc&offset=20"),
+            Plan::Stream(whole(BY_NAME, "nameKey"))
+        );
+        assert_eq!(
+            plan("sort=name&name=AL*"),
+            Plan::Stream(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+        );
+        assert_eq!(
             plan("sort=lastUpdated&order=desc&offset=20"),
             Plan::Stream(whole(BY_LAST_UPDATED, "updatedKey"))
         );
@@ -208,7 +241,7 @@ mod tests {
             Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut)))
         );
         assert_eq!(
-            plan("lastUpdated_lte=2016-08-15T00:00:00Z&name=a*"),
+            plan("lastUpdated_lte=2016-08-15T00:00:00Z&name=*a"),
             Plan::Collect(range(
                 BY_LAST_UPDATED,
                 "updatedKey",
@@ -224,6 +257,18 @@ mod tests {
             ))
         );
         assert_eq!(
+            plan("name=Al*"),
+            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+        );
+        assert_eq!(
+            plan("name=ALPHA&sort=name"),
+            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("alpha\0\0".into())))
+        );
+        assert_eq!(
+            plan("sort=name&name=al*&dateCreated_gt=2016-08-15T00:00:00Z"),
+            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+        );
+        assert_eq!(
             plan("name=*a*"),
             Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
         );
@@ -232,7 +277,7 @@ mod tests {
             Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
         );
         assert_eq!(
-            plan("sort=dateCreated&dateCreated_lte=2016-08-15T00:00:00Z&name=a*"),
+            plan("sort=dateCreated&dateCreated_lte=2016-08-15T00:00:00Z&name=*a"),
             Plan::Collect(range(
                 BY_DATE_CREATED,
                 "createdKey",

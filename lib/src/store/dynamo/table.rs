@@ -207,7 +207,7 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(names, ["byDateCreated", "byReference", "byLastUpdated"]);
+        assert_eq!(names, ["byDateCreated", "byReference", "byLastUpdated", "byName"]);
         assert_eq!(definition.billing_mode, "PAY_PER_REQUEST");
         assert_eq!(definition.time_to_live_specification.attribute_name, "expires");
     }
