@@ -167,6 +167,11 @@ pub trait Fields:
 
     /// The record's name, which the `byName` index orders by.
     fn name(&self) -> Option<&str>;
+
+    /// Whether the record is active, which partitions the `byActive` index (`None`: in neither).
+    fn active(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// A partial update of `F`. Serialised, it names exactly the attributes it writes (`null`
@@ -180,6 +185,11 @@ pub trait FieldsPatch<F>: Clone + fmt::Debug + Default + Serialize + Send + Sync
 
     /// The name the patch writes: `None` if it leaves it, `Some(None)` if it clears it.
     fn name(&self) -> Option<Option<&str>>;
+
+    /// The `isActive` the patch writes: `None` if it leaves it, `Some(None)` if it clears it.
+    fn active(&self) -> Option<Option<bool>> {
+        None
+    }
 }
 
 /// A stored record.

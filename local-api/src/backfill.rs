@@ -1,6 +1,6 @@
-//! `backfill-index-keys`: gives every record item written before the `byLastUpdated` and
-//! `byName` indexes their keys, so lists sorted or filtered on `lastUpdated` or `name` see it —
-//! run once after deploying a template that adds the indexes (on AWS with the default credentials chain, or on a local
+//! `backfill-index-keys`: gives every record item written before the `byLastUpdated`, `byName`
+//! and `byActive` indexes their keys, so lists sorted or filtered on `lastUpdated`, `name` or
+//! `isActive` see it — run once after deploying a template that adds the indexes (on AWS with the default credentials chain, or on a local
 //! DynamoDB API server with `--endpoint`). Safe to rerun, and to run while the API serves.
 
 use customer_api::store::DynamoStore;

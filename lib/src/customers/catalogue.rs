@@ -103,6 +103,10 @@ impl Fields for CustomerFields {
     fn name(&self) -> Option<&str> {
         self.name.as_ref().map(Name::as_str)
     }
+
+    fn active(&self) -> Option<bool> {
+        self.is_active
+    }
 }
 
 impl FieldsPatch<CustomerFields> for CustomerPatch {
@@ -116,6 +120,10 @@ impl FieldsPatch<CustomerFields> for CustomerPatch {
 
     fn name(&self) -> Option<Option<&str>> {
         self.name.as_ref().map(|name| name.as_ref().map(Name::as_str))
+    }
+
+    fn active(&self) -> Option<Option<bool>> {
+        self.is_active
     }
 }
 

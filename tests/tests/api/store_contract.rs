@@ -203,6 +203,94 @@ mod adapter_specific {
     }
 
     #[tokio::test]
+    async fn dynamo_active_filters_read_their_partition() {
+        use customer_api::customers::{CustomerFields, CustomerPatch, LIST_SPEC as CUSTOMERS};
+        use customer_api::model::Patch;
+        let (client, table) = fresh_table().await;
+        let store = DynamoStore::new(client.clone(), table.clone(), 10);
+        let customers: Scope<CustomerFields> = Scope::new(&Organization::parse("org-a").expect("org"));
+        let mut inactive = Vec::new();
+        for i in 0..30 {
+            let draft = Draft {
+                fields: CustomerFields {
+                    name: Name::parse(&format!("Customer {i}")).ok(),
+                    is_active: Some(i % 3 != 0),
+                    ..CustomerFields::default()
+                },
+                reference: Reference::parse(&format!("A-{i:02}")).expect("reference"),
+                now: Timestamp::from_unix_seconds(1_500_000_000 + i).expect("time"),
+            };
+            let record = store.create(&customers, draft).await.expect("create");
+            if i % 3 == 0 {
+                inactive.push(record.id);
+            }
+        }
+        let list = |text: &str| {
+            let query = ListQuery::parse(&CUSTOMERS, text).expect("query");
+            let (store, customers) = (&store, &customers);
+            async move { store.list(customers, &query).await.expect("list") }
+        };
+        let page = list("isActive=false&max=4").await;
+        assert_eq!(page.total, 10);
+        assert_eq!(
+            page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+            inactive[..4]
+        );
+        // The page, then the rest of the partition to count `total`: 10 of the 30 customers.
+        assert!(
+            page.items_read <= 10,
+            "the inactive partition read {}",
+            page.items_read
+        );
+        let page = list("isActive=true&max=5&offset=15&order=desc").await;
+        assert_eq!((page.total, page.records.len()), (20, 5));
+        assert!(
+            page.items_read <= 20 + 1,
+            "offset in the active partition read {}",
+            page.items_read
+        );
+
+        let activate = Patch {
+            reference: None,
+            fields: CustomerPatch {
+                is_active: Some(Some(true)),
+                ..CustomerPatch::default()
+            },
+            now: Timestamp::from_unix_seconds(1_600_000_000).expect("time"),
+            expected: None,
+            checks: Vec::new(),
+        };
+        store
+            .update(&customers, inactive[0], activate)
+            .await
+            .expect("update");
+        let page = list("isActive=false").await;
+        assert_eq!(page.total, 9);
+        assert_eq!(
+            page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+            inactive[1..]
+        );
+        assert_eq!(list("isActive=true").await.total, 21);
+
+        // Items written before the index existed have no `activeScope`.
+        client
+            .update_item()
+            .table_name(&table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("{}#{}", customers.key(), inactive[1])),
+            )
+            .key("sk", AttributeValue::S("record".into()))
+            .update_expression("REMOVE activeScope")
+            .send()
+            .await
+            .expect("remove the key");
+        assert_eq!(list("isActive=false").await.records.len(), 8);
+        assert_eq!(store.backfill_index_keys().await.expect("backfill"), 1);
+        assert_eq!(list("isActive=false").await.records.len(), 9);
+    }
+
+    #[tokio::test]
     async fn embedded_store_persists_across_restarts() {
         let dir = tempfile::tempdir().expect("dir");
         let groups = scope("org-a");

@@ -4,12 +4,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{Item, n, record_key, s};
+use super::plan::active_scope;
 use crate::model::{Fields, Link, Record, Scope, StoreError};
 use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// Attributes the store manages; a resource field may not use these names.
-pub const SYSTEM_ATTRIBUTES: [&str; 14] = [
+pub const SYSTEM_ATTRIBUTES: [&str; 15] = [
     "pk",
     "sk",
     "scope",
@@ -17,6 +18,7 @@ pub const SYSTEM_ATTRIBUTES: [&str; 14] = [
     "referenceKey",
     "updatedKey",
     "nameKey",
+    "activeScope",
     "id",
     "reference",
     "dateCreated",
@@ -44,6 +46,9 @@ pub(super) fn record_item<F: Fields>(scope: &Scope<F>, record: &Record<F>) -> Re
     item.insert("referenceKey".into(), s(record.reference_key()));
     item.insert("updatedKey".into(), s(record.updated_key()));
     item.insert("nameKey".into(), s(record.name_key()));
+    if let Some(active) = record.fields.active() {
+        item.insert("activeScope".into(), s(active_scope(&scope.key(), active)));
+    }
     item.insert("id".into(), n(record.id));
     item.insert("reference".into(), s(record.reference.as_str()));
     item.insert("dateCreated".into(), s(record.date_created.to_string()));

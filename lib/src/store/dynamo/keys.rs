@@ -32,6 +32,9 @@ pub(super) const BY_REFERENCE: &str = "byReference";
 pub(super) const BY_LAST_UPDATED: &str = "byLastUpdated";
 /// The index ordering a scope's records by name (`scope`, `nameKey`).
 pub(super) const BY_NAME: &str = "byName";
+/// The index ordering a scope's active, and its inactive, records by creation (`activeScope` =
+/// `<scope>#active=<bool>`, `createdKey`); records without `isActive` are not in it.
+pub(super) const BY_ACTIVE: &str = "byActive";
 
 /// A string attribute.
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {

@@ -33,7 +33,7 @@ use keys::{
     COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
     guard_key, id_counter_key, idempotency_key, n, record_key, reference_data_key, s,
 };
-use plan::{Bounds, IndexRange, Plan};
+use plan::{Bounds, IndexRange, Plan, active_scope};
 pub use table::{TableDefinition, ensure_table};
 use transact::{Outcome, Role, outcome};
 
@@ -82,8 +82,8 @@ impl DynamoStore {
         }
     }
 
-    /// Gives every record item written before the `byLastUpdated` and `byName` indexes their
-    /// keys (`updatedKey`, `nameKey`), so the indexes hold it: a migration, run once after
+    /// Gives every record item written before the `byLastUpdated`, `byName` and `byActive`
+    /// indexes their keys (`updatedKey`, `nameKey`, `activeScope`), so the indexes hold it: a migration, run once after
     /// deploying the indexes. Each write is conditioned on the version scanned, so it is safe to
     /// run while the API serves (an item updated meanwhile already has its keys) and to rerun.
     /// Returns how many items it wrote.
@@ -96,9 +96,11 @@ impl DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression(
-                    "attribute_exists(createdKey) AND (attribute_not_exists(updatedKey) OR attribute_not_exists(nameKey))",
+                    "attribute_exists(createdKey) AND (attribute_not_exists(updatedKey) OR attribute_not_exists(nameKey) \
+                     OR (attribute_exists(isActive) AND attribute_not_exists(activeScope)))",
                 )
-                .projection_expression("pk, sk, id, lastUpdated, #name, #ver")
+                .projection_expression("pk, sk, #scope, id, lastUpdated, #name, isActive, #ver")
+                .expression_attribute_names("#scope", "scope")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_names("#ver", "version")
                 .set_exclusive_start_key(start)
@@ -128,18 +130,29 @@ impl DynamoStore {
                     .filter(|(name, _)| *name == "pk" || *name == "sk")
                     .map(|(name, value)| (name.clone(), value.clone()))
                     .collect();
+                let mut sets = "SET updatedKey = :uk, nameKey = :nk".to_owned();
+                let active = match (item.get("isActive"), text("scope")) {
+                    (Some(AttributeValue::Bool(active)), Some(scope_key)) => {
+                        sets.push_str(", activeScope = :as");
+                        Some(active_scope(scope_key, *active))
+                    }
+                    _ => None,
+                };
                 let mut update = self
                     .client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key))
-                    .update_expression("SET updatedKey = :uk, nameKey = :nk")
+                    .update_expression(sets)
                     .condition_expression(condition)
                     .expression_attribute_names("#ver", "version")
                     .expression_attribute_values(":uk", s(time_key(updated, id)))
                     .expression_attribute_values(":nk", s(name_key(text("name"), id)));
                 if item.contains_key("version") {
                     update = update.expression_attribute_values(":ver", version);
+                }
+                if let Some(active) = active {
+                    update = update.expression_attribute_values(":as", s(active));
                 }
                 match update.send().await {
                     Ok(_) => written += 1,
@@ -460,8 +473,8 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .index_name(range.index)
-            .expression_attribute_names("#scope", "scope")
-            .expression_attribute_values(":scope", s(scope_key))
+            .expression_attribute_names("#scope", range.partition.attribute())
+            .expression_attribute_values(":scope", s(range.partition.key(scope_key)))
             .scan_index_forward(order == Order::Asc);
         let bound = |builder: QueryFluentBuilder, name: &str, value: &str| {
             builder.expression_attribute_values(name, s(value))
@@ -771,13 +784,19 @@ struct Assignments {
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
     sets: Vec<String>,
+    removes: Vec<String>,
     condition: String,
 }
 
 impl Assignments {
     /// `lastUpdated` (and its index key), the version and every attribute the patch writes to
     /// record `id`, conditioned on the record existing (at version `expected`, when given).
-    fn new<F: Fields>(patch: &Patch<F>, id: u64, expected: Option<u64>) -> Result<Self, StoreError> {
+    fn new<F: Fields>(
+        patch: &Patch<F>,
+        scope_key: &str,
+        id: u64,
+        expected: Option<u64>,
+    ) -> Result<Self, StoreError> {
         let mut set = Assignments {
             names: HashMap::from([
                 ("#lu".to_owned(), "lastUpdated".to_owned()),
@@ -790,6 +809,7 @@ impl Assignments {
                 (":one".to_owned(), n(1)),
             ]),
             sets: vec!["#lu = :lu".to_owned(), "#uk = :uk".to_owned()],
+            removes: Vec::new(),
             condition: "attribute_exists(pk)".to_owned(),
         };
         if let Some(version) = expected {
@@ -798,6 +818,16 @@ impl Assignments {
         }
         if let Some(name) = patch.fields.name() {
             set.assign("nk", "nameKey".to_owned(), s(name_key(name, id)));
+        }
+        match patch.fields.active() {
+            Some(Some(active)) => {
+                set.assign("as", "activeScope".to_owned(), s(active_scope(scope_key, active)));
+            }
+            Some(None) => {
+                set.names.insert("#as".into(), "activeScope".into());
+                set.removes.push("#as".into());
+            }
+            None => {}
         }
         for (i, (name, value)) in patch_attributes::<F>(&patch.fields)?.into_iter().enumerate() {
             set.assign(&format!("f{i}"), name, value);
@@ -812,7 +842,11 @@ impl Assignments {
     }
 
     fn expression(&self) -> String {
-        format!("SET {} ADD #ver :one", self.sets.join(", "))
+        let removes = match self.removes.is_empty() {
+            true => String::new(),
+            false => format!(" REMOVE {}", self.removes.join(", ")),
+        };
+        format!("SET {}{removes} ADD #ver :one", self.sets.join(", "))
     }
 
     fn condition(&self) -> String {
@@ -1000,7 +1034,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
         // What the write was decided on: the version the caller read, else the one read here
         // (so the reference and links read are still the record's when it commits).
         let basis = patch.expected.or(current.as_ref().map(|c| c.version));
-        let mut set = Assignments::new(&patch, id, basis)?;
+        let mut set = Assignments::new(&patch, &scope.key(), id, basis)?;
         if rename.is_none() && relink.is_none() && patch.checks.is_empty() {
             return self.update_in_place(scope, id, &set).await;
         }

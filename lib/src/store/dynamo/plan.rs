@@ -1,7 +1,7 @@
 //! Query plans: which index range answers a list query, and whether the range holds exactly the
 //! matching records in order (read just the page) or must be filtered and sorted in memory.
 
-use super::keys::{BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, BY_REFERENCE};
+use super::keys::{BY_ACTIVE, BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, BY_REFERENCE};
 use crate::list::{DateRange, ListQuery, Sort};
 use crate::model::{exact_reference_key, name_key_prefix, reference_key_prefix};
 
@@ -10,10 +10,45 @@ use crate::model::{exact_reference_key, name_key_prefix, reference_key_prefix};
 pub(super) struct IndexRange {
     /// The index.
     pub index: &'static str,
+    /// Which of the scope's partitions of the index.
+    pub partition: Partition,
     /// Its sort key attribute.
     pub sort_key: &'static str,
     /// The range of sort keys.
     pub bounds: Bounds,
+}
+
+/// A partition of an index, inside one scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Partition {
+    /// The scope's records (`scope`).
+    Scope,
+    /// The scope's records whose `isActive` is this (`activeScope`; records without it are in
+    /// none).
+    Active(bool),
+}
+
+impl Partition {
+    /// The index's partition key attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Partition::Scope => "scope",
+            Partition::Active(_) => "activeScope",
+        }
+    }
+
+    /// The partition key of `scope_key`'s records.
+    pub fn key(self, scope_key: &str) -> String {
+        match self {
+            Partition::Scope => scope_key.to_owned(),
+            Partition::Active(active) => active_scope(scope_key, active),
+        }
+    }
+}
+
+/// The `byActive` index's partition key: `<scope>#active=<true|false>`.
+pub(super) fn active_scope(scope_key: &str, active: bool) -> String {
+    format!("{scope_key}#active={active}")
 }
 
 /// A range of sort keys.
@@ -39,6 +74,7 @@ pub(super) enum Plan {
 fn whole(index: &'static str, sort_key: &'static str) -> IndexRange {
     IndexRange {
         index,
+        partition: Partition::Scope,
         sort_key,
         bounds: Bounds::All,
     }
@@ -59,6 +95,7 @@ impl Plan {
             };
             let range = IndexRange {
                 index: BY_REFERENCE,
+                partition: Partition::Scope,
                 sort_key: "referenceKey",
                 bounds: Bounds::Prefix(prefix),
             };
@@ -81,6 +118,7 @@ impl Plan {
             };
             let range = IndexRange {
                 index: BY_NAME,
+                partition: Partition::Scope,
                 sort_key: "nameKey",
                 bounds: Bounds::Prefix(prefix),
             };
@@ -90,6 +128,16 @@ impl Plan {
             name.is_some_and(|p| p.is_pure_prefix()) && by_name.as_ref().is_some_and(|(_, whole)| *whole);
         let by_name = by_name.map(|(range, _)| range);
         let by_name_order = matches!(query.sort, Sort::Field(field) if field.name == "name");
+        let by_active = query
+            .flags
+            .iter()
+            .find(|(field, _)| field.name == "isActive")
+            .map(|(_, wanted)| IndexRange {
+                index: BY_ACTIVE,
+                partition: Partition::Active(*wanted),
+                sort_key: "createdKey",
+                bounds: Bounds::All,
+            });
 
         let streamed = match (query.sort, filters) {
             (_, 0) if by_name_order => Some(whole(BY_NAME, "nameKey")),
@@ -97,7 +145,7 @@ impl Plan {
             (Sort::DateCreated, 0) => Some(whole(BY_DATE_CREATED, "createdKey")),
             (Sort::LastUpdated, 0) => Some(whole(BY_LAST_UPDATED, "updatedKey")),
             (Sort::Reference, 0) => Some(whole(BY_REFERENCE, "referenceKey")),
-            (Sort::DateCreated, 1) => by_date.clone(),
+            (Sort::DateCreated, 1) => by_date.clone().or_else(|| by_active.clone()),
             (Sort::LastUpdated, 1) => by_update.clone(),
             (Sort::Reference, 1) if exact_range => by_reference.clone(),
             _ => None,
@@ -109,6 +157,7 @@ impl Plan {
                     .or(by_name)
                     .or(by_date)
                     .or(by_update)
+                    .or(by_active)
                     .unwrap_or_else(|| whole(BY_DATE_CREATED, "createdKey")),
             ),
         }
@@ -130,6 +179,7 @@ fn time_range(range: &DateRange, index: &'static str, sort_key: &'static str) ->
     };
     Some(IndexRange {
         index,
+        partition: Partition::Scope,
         sort_key,
         bounds,
     })
@@ -147,6 +197,7 @@ mod tests {
     fn range(index: &'static str, sort_key: &'static str, bounds: Bounds) -> IndexRange {
         IndexRange {
             index,
+            partition: Partition::Scope,
             sort_key,
             bounds,
         }
@@ -283,6 +334,31 @@ mod tests {
                 "createdKey",
                 Bounds::To("2016-08-15T00:00:00Z$".into())
             ))
+        );
+    }
+
+    #[test]
+    fn an_active_flag_reads_its_partition() {
+        use crate::customers::{CustomerFields, LIST_SPEC as CUSTOMERS};
+        let plan = |text: &str| {
+            Plan::choose(&ListQuery::<CustomerFields>::parse(&CUSTOMERS, text).expect("valid query"))
+        };
+        let active = |wanted: bool| IndexRange {
+            index: BY_ACTIVE,
+            partition: Partition::Active(wanted),
+            sort_key: "createdKey",
+            bounds: Bounds::All,
+        };
+        assert_eq!(plan("isActive=false&offset=10"), Plan::Stream(active(false)));
+        assert_eq!(plan("isActive=TRUE&order=desc"), Plan::Stream(active(true)));
+        assert_eq!(plan("isActive=true&sort=name"), Plan::Collect(active(true)));
+        assert_eq!(
+            plan("isActive=false&name=al*"),
+            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+        );
+        assert_eq!(
+            Partition::Active(true).key("org#customer"),
+            "org#customer#active=true"
         );
     }
 }

@@ -207,7 +207,16 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(names, ["byDateCreated", "byReference", "byLastUpdated", "byName"]);
+        assert_eq!(
+            names,
+            [
+                "byDateCreated",
+                "byReference",
+                "byLastUpdated",
+                "byName",
+                "byActive"
+            ]
+        );
         assert_eq!(definition.billing_mode, "PAY_PER_REQUEST");
         assert_eq!(definition.time_to_live_specification.attribute_name, "expires");
     }
