@@ -121,9 +121,9 @@ impl DynamoStore {
                 let updated: Timestamp = text("lastUpdated")
                     .and_then(|t| t.parse().ok())
                     .ok_or_else(damaged)?;
-                let (condition, version) = match item.get("version") {
-                    Some(version) => ("#ver = :ver", version.clone()),
-                    None => ("attribute_not_exists(#ver)", n(0)),
+                let condition = match item.contains_key("version") {
+                    true => "#ver = :ver",
+                    false => "attribute_not_exists(#ver)",
                 };
                 let key: Item = item
                     .iter()
@@ -148,8 +148,8 @@ impl DynamoStore {
                     .expression_attribute_names("#ver", "version")
                     .expression_attribute_values(":uk", s(time_key(updated, id)))
                     .expression_attribute_values(":nk", s(name_key(text("name"), id)));
-                if item.contains_key("version") {
-                    update = update.expression_attribute_values(":ver", version);
+                if let Some(version) = item.get("version") {
+                    update = update.expression_attribute_values(":ver", version.clone());
                 }
                 if let Some(active) = active {
                     update = update.expression_attribute_values(":as", s(active));
