@@ -622,7 +622,7 @@ pub async fn paging_visits_each_record_once(store: &Arc<dyn Store>) {
         "sort=name&order=desc",
         "dateCreated_gte=2016-08-15T14:52:48Z",
     ] {
-        let expected_total = query(base).select(records.clone()).0;
+        let expected_total = oracle(&query(base), &records).0;
         let mut seen = Vec::new();
         let mut offset = 0;
         loop {

@@ -49,6 +49,7 @@ impl<F: 'static> ListQuery<F> {
     }
 
     /// Filters, sorts and pages `records` in memory; returns the total and the page.
+    #[cfg(test)]
     pub fn select(&self, records: impl IntoIterator<Item = Record<F>>) -> (u64, Vec<Record<F>>) {
         let mut selection = self.selection();
         records.into_iter().for_each(|r| selection.offer(r));
