@@ -261,6 +261,22 @@ fn read_record<F: Fields>(
         .transpose()
 }
 
+/// Record `id` of `scope` and its dependents count; `NotFound` if there is none.
+fn read_counted<F: Fields>(
+    records: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    scope: &str,
+    id: u64,
+) -> Result<(Record<F>, u64), StoreError> {
+    let bytes = records
+        .get((scope, id))
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+    Ok((
+        StoredRecord::decode(bytes.value())?,
+        StoredRecord::count(bytes.value())?,
+    ))
+}
+
 /// Writes `record`, used by `dependents` others.
 fn save<F: Fields>(
     txn: &WriteTransaction,
@@ -412,17 +428,8 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         let key = scope.key();
         let org = scope.org().clone();
         self.write(move |txn| {
-            let (mut record, dependents): (Record<F>, u64) = {
-                let records = txn.open_table(RECORDS).map_err(backend)?;
-                let bytes = records
-                    .get((key.as_str(), id))
-                    .map_err(backend)?
-                    .ok_or(StoreError::NotFound)?;
-                (
-                    StoredRecord::decode(bytes.value())?,
-                    StoredRecord::count(bytes.value())?,
-                )
-            };
+            let (mut record, dependents): (Record<F>, u64) =
+                read_counted(&txn.open_table(RECORDS).map_err(backend)?, &key, id)?;
             if patch.expected.is_some_and(|version| version != record.version) {
                 return Err(StoreError::Conflict);
             }
@@ -466,16 +473,7 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         self.write(move |txn| {
             let record: Record<F> = {
                 let mut records = txn.open_table(RECORDS).map_err(backend)?;
-                let (record, dependents): (Record<F>, u64) = {
-                    let bytes = records
-                        .get((key.as_str(), id))
-                        .map_err(backend)?
-                        .ok_or(StoreError::NotFound)?;
-                    (
-                        StoredRecord::decode(bytes.value())?,
-                        StoredRecord::count(bytes.value())?,
-                    )
-                };
+                let (record, dependents): (Record<F>, u64) = read_counted(&records, &key, id)?;
                 if expected.is_some_and(|version| version != record.version) {
                     return Err(StoreError::Conflict);
                 }
