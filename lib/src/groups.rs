@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Resource};
 use crate::input::{JsonInput, Precondition, Target};
-use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, Paging};
+use crate::list::cursor::Sealer;
+use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, PageLinks};
 use crate::model::{Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use crate::retry::Retries;
 use crate::store::RecordStore;
@@ -241,12 +242,14 @@ impl<'a> Groups<'a> {
         }
     }
 
-    /// One page of groups, with the `paging` block (links under `path`).
+    /// One page of groups, with the `paging` block (links under `path`, cursors sealed by
+    /// `sealer`).
     pub async fn list(
         &self,
         query: &ListQuery<GroupFields>,
         path: &str,
-    ) -> Result<(Paging, Vec<Group>), ApiError> {
+        sealer: &Sealer<'_>,
+    ) -> Result<(PageLinks, Vec<Group>), ApiError> {
         let page = self
             .store
             .list(&self.scope, query)
@@ -259,8 +262,8 @@ impl<'a> Groups<'a> {
             returned = page.records.len(),
             "list"
         );
-        let groups = page.records.into_iter().map(|r| self.group(r)).collect();
-        Ok((query.paging(path, page.total), groups))
+        let (paging, records) = query.page(path, page.total, page.records, sealer);
+        Ok((paging, records.into_iter().map(|r| self.group(r)).collect()))
     }
 
     async fn find(&self, target: &Target) -> Result<Record<GroupFields>, ApiError> {

@@ -7,6 +7,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Request, service_fn};
 
 use crate::http::{App, Handler};
+use crate::list::cursor::CursorKey;
 use crate::logos::objects::Unavailable;
 use crate::logos::{Logos, S3ObjectStore};
 use crate::routes::Operation;
@@ -18,7 +19,7 @@ use crate::store::DynamoStore;
 pub async fn serve(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
     let (settings, shared) = start().await?;
     let store = dynamo_store(&settings, &shared)?;
-    let app = App::new(store, Arc::new(Logos::unavailable()), settings.org_claim);
+    let app = app(store, Logos::unavailable(), settings);
     run_api(operation, handler, app).await
 }
 
@@ -28,7 +29,7 @@ pub async fn serve_showing_logos(operation: Operation, handler: Handler) -> Resu
     let store = dynamo_store(&settings, &shared)?;
     let logos = logo_settings(&settings)?;
     let logos = Logos::new(Arc::new(Unavailable), logos.base_url.clone());
-    let app = App::new(store, Arc::new(logos), settings.org_claim);
+    let app = app(store, logos, settings);
     run_api(operation, handler, app).await
 }
 
@@ -43,8 +44,17 @@ pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Resu
         bucket.clone(),
     );
     let logos = Logos::new(Arc::new(objects), logos.base_url.clone());
-    let app = App::new(store, Arc::new(logos), settings.org_claim);
+    let app = app(store, logos, settings);
     run_api(operation, handler, app).await
+}
+
+/// A function's app: its store and logos, the settings' claim and cursor key.
+fn app(store: Arc<DynamoStore>, logos: Logos, settings: Settings) -> App {
+    let app = App::new(store, Arc::new(logos), settings.org_claim);
+    match settings.cursor_secret {
+        Some(secret) => app.with_cursor_key(CursorKey::new(secret.as_bytes())),
+        None => app,
+    }
 }
 
 /// Logging, settings and the shared AWS configuration: what every API function starts with.

@@ -5,7 +5,7 @@ use crate::routes::Operation;
 
 /// Every environment variable the configuration reads (which ones a function must set is
 /// [`required_env`]'s answer).
-pub const ENV_VARS: [&str; 9] = [
+pub const ENV_VARS: [&str; 10] = [
     "TABLE_NAME",
     "ORG_CLAIM",
     "ID_BLOCK_SIZE",
@@ -15,6 +15,7 @@ pub const ENV_VARS: [&str; 9] = [
     "LOGO_SMALL_BOX",
     "LOGO_MEDIUM_BOX",
     "S3_ENDPOINT",
+    "CURSOR_SECRET",
 ];
 
 /// Default JWT claim carrying the organization.
@@ -60,12 +61,27 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Logos, for the functions that show or store them.
     pub logos: Option<LogoSettings>,
+    /// The key list cursors are sealed with (the list functions').
+    pub cursor_secret: Option<String>,
 }
+
+/// The shortest accepted `CURSOR_SECRET`, in bytes.
+pub const MIN_CURSOR_SECRET: usize = 32;
 
 /// The environment variables a function must have, beyond the optional ones.
 pub fn required_env(function: Option<Operation>) -> Vec<&'static str> {
     match function {
         None => vec!["LOGO_BUCKET"],
+        Some(Operation::ListCustomers) => {
+            vec![
+                "TABLE_NAME",
+                "ORG_CLAIM",
+                "LOGO_BUCKET",
+                "LOGO_BASE_URL",
+                "CURSOR_SECRET",
+            ]
+        }
+        Some(Operation::ListGroups) => vec!["TABLE_NAME", "ORG_CLAIM", "CURSOR_SECRET"],
         Some(operation) if operation.uses_logos() => {
             vec!["TABLE_NAME", "ORG_CLAIM", "LOGO_BUCKET", "LOGO_BASE_URL"]
         }
@@ -101,7 +117,17 @@ impl Settings {
                     problem: "must be an integer from 1 to 1000",
                 })?,
         };
+        let cursor_secret = match var("CURSOR_SECRET").filter(|c| !c.is_empty()) {
+            Some(secret) if secret.len() < MIN_CURSOR_SECRET => {
+                return Err(SettingsError {
+                    name: "CURSOR_SECRET",
+                    problem: "must be at least 32 bytes",
+                });
+            }
+            secret => secret,
+        };
         Ok(Settings {
+            cursor_secret,
             logos: Self::logos_from_vars(&var)?,
             org_claim: var("ORG_CLAIM")
                 .filter(|c| !c.is_empty())
@@ -195,6 +221,20 @@ mod tests {
                 .err()
                 .map(|e| e.name),
             Some("ID_BLOCK_SIZE")
+        );
+    }
+
+    #[test]
+    fn a_cursor_secret_is_long_enough_or_absent() {
+        let secret = "k".repeat(MIN_CURSOR_SECRET);
+        let settings = read(&[("TABLE_NAME", "t"), ("CURSOR_SECRET", &secret)]).expect("valid");
+        assert_eq!(settings.cursor_secret.as_deref(), Some(secret.as_str()));
+        assert_eq!(read(&[("TABLE_NAME", "t")]).expect("valid").cursor_secret, None);
+        assert_eq!(
+            read(&[("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")])
+                .err()
+                .map(|e| e.name),
+            Some("CURSOR_SECRET")
         );
     }
 

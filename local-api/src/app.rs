@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use customer_api::http::Store;
+use customer_api::list::cursor::CursorKey;
 use customer_api::logos::Logos;
 use customer_api::logos::resize::VariantBoxes;
-use customer_api::settings::DEFAULT_ORG_CLAIM;
+use customer_api::settings::{DEFAULT_ORG_CLAIM, MIN_CURSOR_SECRET};
 use customer_api::store::{DynamoStore, dynamo};
 use customer_api::{App, reference_data, seed};
 
@@ -59,5 +60,12 @@ pub async fn local_app(store: &LocalStore, objects: PathBuf, logo_base_url: Stri
     );
     let objects = ResizeOnPut::new(Arc::new(DirObjectStore::new(objects)), VariantBoxes::default());
     let logos = Logos::new(Arc::new(objects), logo_base_url);
-    Ok(App::new(store, Arc::new(logos), DEFAULT_ORG_CLAIM))
+    let app = App::new(store, Arc::new(logos), DEFAULT_ORG_CLAIM);
+    // Cursors outlive a restart only with a configured key (else each run seals its own).
+    Ok(match std::env::var("CURSOR_SECRET") {
+        Ok(secret) if secret.len() >= MIN_CURSOR_SECRET => {
+            app.with_cursor_key(CursorKey::new(secret.as_bytes()))
+        }
+        _ => app,
+    })
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use customer_api::customers::{CustomerFields, CustomerPatch};
 use customer_api::groups::{GroupFields, GroupPatch, LIST_SPEC};
 use customer_api::http::Store;
-use customer_api::list::ListQuery;
+use customer_api::list::cursor::{CursorKey, Sealer};
+use customer_api::list::{CursorPaging, ListQuery, PageLinks};
 use customer_api::model::{Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use customer_api::store::RecordStore;
 use customer_api::time::Timestamp;
@@ -646,6 +647,103 @@ pub async fn paging_visits_each_record_once(store: &Arc<dyn Store>) {
             expected_total,
             "records were missed for `{base}`"
         );
+    }
+}
+
+/// The query string of a paging link (`/path?query`).
+fn link_query(link: &str) -> &str {
+    link.split_once('?').map_or("", |(_, query)| query)
+}
+
+/// One cursor page: the ids, and the links around it.
+async fn cursor_page(
+    store: &dyn RecordStore<GroupFields>,
+    groups: &Scope<GroupFields>,
+    text: &str,
+    sealer: &Sealer<'_>,
+) -> (Vec<u64>, CursorPaging) {
+    let q = ListQuery::parse_paged(&LIST_SPEC, text, sealer).expect("valid query");
+    let page = store.list(groups, &q).await.expect("list");
+    let (links, records) = q.page("/p", page.total, page.records, sealer);
+    let PageLinks::Cursor(links) = links else {
+        panic!("`{text}` is cursor-paged");
+    };
+    assert!(
+        page.held <= 64,
+        "`{text}` held {} records for a page of {}",
+        page.held,
+        links.max
+    );
+    (records.iter().map(|r| r.id).collect(), links)
+}
+
+/// Cursor paging (beyond the reference): following `next` links from the first page, then
+/// `previous` links back from the last, visits exactly the query's records in its order, on
+/// every sort an index serves, with filters and in both orders.
+pub async fn cursor_pages_walk_every_record_once(store: &Arc<dyn Store>) {
+    let groups = groups("org-a");
+    let records = seed(store.as_ref(), &groups).await;
+    store
+        .create(
+            &self::groups("org-b"),
+            draft("Ref-60", "alpha", "2016-08-15T14:52:48Z"),
+        )
+        .await
+        .expect("seed");
+    let key = CursorKey::random();
+    let organization = org("org-a");
+    let sealer = Sealer {
+        key: &key,
+        org: &organization,
+        resource: "customerGroups",
+    };
+    for base in [
+        "",
+        "order=desc",
+        "sort=reference",
+        "sort=reference&order=desc",
+        "sort=name",
+        "sort=name&order=desc",
+        "sort=lastUpdated&order=desc",
+        "sort=id&order=desc",
+        "dateCreated_gte=2016-08-15T14:52:48Z",
+        "name=*a*&sort=name",
+        "reference=ref*&sort=reference",
+    ] {
+        let expected: Vec<u64> = oracle(&query(base), &records).1.iter().map(|r| r.id).collect();
+        let mut pages = Vec::new();
+        let mut text = format!("{base}&max=3&paging=cursor");
+        let last = loop {
+            let (ids, links) = cursor_page(store.as_ref(), &groups, &text, &sealer).await;
+            assert_eq!(links.max, 3);
+            assert_eq!(
+                links.previous.is_some(),
+                !pages.is_empty(),
+                "`{base}`: previous of page {}",
+                pages.len()
+            );
+            pages.push(ids);
+            assert!(pages.len() <= records.len(), "`{base}`: the pages never end");
+            match links.next {
+                Some(next) => text = link_query(&next).to_owned(),
+                None => break links,
+            }
+        };
+        assert_eq!(pages.concat(), expected, "forward through `{base}`");
+        assert!(pages.iter().all(|p| !p.is_empty()), "`{base}`: an empty page");
+        let mut back = vec![pages.pop().unwrap_or_default()];
+        let mut previous = last.previous;
+        while let Some(link) = previous {
+            let (ids, links) = cursor_page(store.as_ref(), &groups, link_query(&link), &sealer).await;
+            assert!(
+                links.next.is_some(),
+                "`{base}`: a page reached backward has a next page"
+            );
+            back.insert(0, ids);
+            assert!(back.len() <= records.len(), "`{base}`: the pages never begin");
+            previous = links.previous;
+        }
+        assert_eq!(back.concat(), expected, "backward through `{base}`");
     }
 }
 

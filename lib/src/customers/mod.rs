@@ -18,7 +18,8 @@ pub use view::Customer;
 use crate::error::{ApiError, Resource, echo};
 use crate::groups::GroupFields;
 use crate::input::{Precondition, Target};
-use crate::list::{IdSet, LinkedSort, ListQuery, ListSpec, Paging, Sort};
+use crate::list::cursor::Sealer;
+use crate::list::{IdSet, LinkedSort, ListQuery, ListSpec, PageLinks, Sort};
 use crate::logos::{LogoPath, Logos};
 use crate::model::{Check, Draft, Kind, Link, Organization, Patch, Record, Scope, StoreError, reference_key};
 use crate::reference_data::{Named, ReferenceData};
@@ -611,12 +612,14 @@ impl<'a> Customers<'a> {
         self.view(record).await
     }
 
-    /// One page of customers, with the `paging` block (links under `path`).
+    /// One page of customers, with the `paging` block (links under `path`, cursors sealed by
+    /// `sealer`).
     pub async fn list(
         &self,
         mut query: ListQuery<CustomerFields>,
         path: &str,
-    ) -> Result<(Paging, Vec<Customer>), ApiError> {
+        sealer: &Sealer<'_>,
+    ) -> Result<(PageLinks, Vec<Customer>), ApiError> {
         let mut extra_reads = 0;
         if let Some(pattern) = query.take_linked("categoryReference") {
             let matching = ListQuery::references_matching(pattern);
@@ -669,8 +672,8 @@ impl<'a> Customers<'a> {
             returned = page.records.len(),
             "list"
         );
-        let paging = query.paging(path, page.total);
-        Ok((paging, self.views(page.records).await?))
+        let (paging, records) = query.page(path, page.total, page.records, sealer);
+        Ok((paging, self.views(records).await?))
     }
 
     async fn view(&self, record: Record<CustomerFields>) -> Result<Customer, ApiError> {

@@ -31,10 +31,11 @@ pub(super) async fn list(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
+    let sealer = app.sealer(org, "customers");
+    let list_query = ListQuery::parse_paged(&LIST_SPEC, query(request), &sealer)?;
     let (paging, data) = customers(app, org)
         .await?
-        .list(list_query, &path(request))
+        .list(list_query, &path(request), &sealer)
         .await?;
     Ok(json_response(200, &ListBody { paging, data }))
 }

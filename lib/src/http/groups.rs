@@ -15,9 +15,10 @@ pub(super) async fn list(
     org: &Organization,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let list_query = ListQuery::parse(&LIST_SPEC, query(request))?;
+    let sealer = app.sealer(org, "customerGroups");
+    let list_query = ListQuery::parse_paged(&LIST_SPEC, query(request), &sealer)?;
     let (paging, data) = Groups::new(app.groups(), org)
-        .list(&list_query, &path(request))
+        .list(&list_query, &path(request), &sealer)
         .await?;
     Ok(json_response(200, &ListBody { paging, data }))
 }

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::groups::GroupFields;
 use crate::idempotency::{Claim, Fingerprint, IdempotencyKey, IdempotencyStore, StoredResponse};
 use crate::input::{Precondition, Target, entity_tag};
+use crate::list::cursor::{CursorKey, Sealer};
 use crate::logos::Logos;
 use crate::model::Organization;
 use crate::reference_data::{CACHE_TTL, ReferenceCache, ReferenceData, ReferenceDataStore};
@@ -36,6 +37,7 @@ pub struct App {
     logos: Arc<Logos>,
     references: Arc<ReferenceCache>,
     org_claim: String,
+    cursors: CursorKey,
 }
 
 /// The documented delete success body.
@@ -106,7 +108,7 @@ pub fn handler(operation: Operation) -> Handler {
 /// A `{paging, data}` list body.
 #[derive(Serialize)]
 struct ListBody<T> {
-    paging: crate::list::Paging,
+    paging: crate::list::PageLinks,
     data: Vec<T>,
 }
 
@@ -145,6 +147,23 @@ impl App {
             logos,
             references: Arc::new(ReferenceCache::new(CACHE_TTL)),
             org_claim: org_claim.into(),
+            cursors: CursorKey::random(),
+        }
+    }
+
+    /// The same app sealing list cursors with `key` (by default a key of this process alone,
+    /// whose cursors no other process opens).
+    pub fn with_cursor_key(mut self, key: CursorKey) -> Self {
+        self.cursors = key;
+        self
+    }
+
+    /// What seals and opens the list cursors of `org`'s `resource`.
+    fn sealer<'a>(&'a self, org: &'a Organization, resource: &'static str) -> Sealer<'a> {
+        Sealer {
+            key: &self.cursors,
+            org,
+            resource,
         }
     }
 

@@ -90,7 +90,13 @@ impl<F: 'static> Selection<'_, F> {
             return;
         }
         self.total += 1;
-        if self.keep == 0 {
+        if self.keep == 0
+            || self
+                .query
+                .after
+                .as_ref()
+                .is_some_and(|a| !a.admits(&record, self.query.order))
+        {
             return;
         }
         self.kept.push(record);

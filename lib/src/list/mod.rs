@@ -2,6 +2,7 @@
 //! [`query`] reads them from the query string (with the documented errors) and writes the paging
 //! links; [`eval`] evaluates them on records, identically for every store.
 
+pub mod cursor;
 pub mod eval;
 pub mod query;
 
@@ -9,8 +10,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use query::{ListQuery, MAX_OFFSET, MAX_PAGE};
+pub use query::{CursorMode, ListQuery, MAX_OFFSET, MAX_PAGE};
 
+use crate::model::Record;
 use crate::time::Timestamp;
 
 /// How a field can filter a list.
@@ -137,6 +139,14 @@ pub enum Order {
 }
 
 impl Order {
+    /// The other direction.
+    pub fn reversed(self) -> Self {
+        match self {
+            Order::Asc => Order::Desc,
+            Order::Desc => Order::Asc,
+        }
+    }
+
     /// The `order` parameter's value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -259,6 +269,64 @@ impl<F> fmt::Debug for IdSet<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdSet").field("ids", &self.ids).finish()
     }
+}
+
+/// Where a cursor-paged read starts: after the record whose sort key is `key`, in the order
+/// read (exclusive). `of` is the sort key of a record (the key of the index that orders by the
+/// query's sort).
+pub struct After<F> {
+    /// The sort key of the last record seen.
+    pub key: String,
+    /// A record's sort key.
+    pub of: fn(&Record<F>) -> String,
+}
+
+impl<F> After<F> {
+    /// Whether `record` lies after the position, in `order`.
+    pub fn admits(&self, record: &Record<F>, order: Order) -> bool {
+        let key = (self.of)(record);
+        match order {
+            Order::Asc => key > self.key,
+            Order::Desc => key < self.key,
+        }
+    }
+}
+
+impl<F> Clone for After<F> {
+    fn clone(&self) -> Self {
+        After {
+            key: self.key.clone(),
+            of: self.of,
+        }
+    }
+}
+
+impl<F> fmt::Debug for After<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("After").field("key", &self.key).finish()
+    }
+}
+
+/// A list's paging block: the documented one, or with cursor paging (beyond the reference) the
+/// page size and the links to the pages around.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PageLinks {
+    /// The documented block.
+    Offset(Paging),
+    /// Cursor paging.
+    Cursor(CursorPaging),
+}
+
+/// The paging block of a cursor-paged list (beyond the reference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CursorPaging {
+    /// Page size.
+    pub max: u64,
+    /// Link to the page before, `null` on the first.
+    pub previous: Option<String>,
+    /// Link to the page after, `null` on the last.
+    pub next: Option<String>,
 }
 
 /// The documented `paging` block.

@@ -3,9 +3,14 @@
 
 use std::collections::HashMap;
 
-use super::{DateRange, FieldSpec, Filter, IdSet, ListSpec, Order, Paging, Pattern, Sort};
+use super::cursor::{Cursor, Sealer};
+use super::{
+    After, CursorPaging, DateRange, FieldSpec, Filter, IdSet, ListSpec, Order, PageLinks, Paging, Pattern,
+    Sort,
+};
 use crate::error::ApiError;
 use crate::input::check_names;
+use crate::model::{Fields, Record};
 use crate::time::Timestamp;
 
 /// The default and largest page size.
@@ -43,8 +48,24 @@ pub struct ListQuery<F: 'static> {
     pub id_sets: Vec<IdSet<F>>,
     /// For a [`Sort::Linked`]: each linked id's rank in the order of its reference.
     pub ranks: HashMap<u64, u64>,
+    /// Cursor paging (beyond the reference), when the request asks for it.
+    pub cursor: Option<CursorMode>,
+    /// With cursor paging: where the read starts (exclusive), in the order read.
+    pub after: Option<After<F>>,
     /// The filter parameters as given, to reproduce the query in paging links.
     echo: Vec<(String, String)>,
+    /// The `cursor` parameter, still sealed.
+    token: Option<String>,
+}
+
+/// How a cursor-paged query is read: `max` is one more than the page (to know whether more
+/// follow) and `order` is the order read (reversed for a `previous` link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorMode {
+    /// The page size asked for.
+    pub page: u64,
+    /// Whether the page lies before the cursor (read in the reverse order, then turned).
+    pub backward: bool,
 }
 
 const DATE_FIELDS: [&str; 2] = ["dateCreated", "lastUpdated"];
@@ -65,7 +86,10 @@ impl<F: 'static> ListQuery<F> {
             linked: Vec::new(),
             id_sets: Vec::new(),
             ranks: HashMap::new(),
+            cursor: None,
+            after: None,
             echo: Vec::new(),
+            token: None,
         }
     }
 
@@ -80,12 +104,30 @@ impl<F: 'static> ListQuery<F> {
                 .find(|f| f.name == name && f.filter != Filter::No)
         };
         let known = |name: &str| {
-            matches!(name, "max" | "offset" | "sort" | "order" | "reference")
-                || filter(name).is_some()
+            matches!(
+                name,
+                "max" | "offset" | "sort" | "order" | "reference" | "paging" | "cursor"
+            ) || filter(name).is_some()
                 || spec.linked.contains(&name)
                 || date_filter(name).is_some()
         };
         check_names(params.iter().map(|(name, _)| name.as_str()), known)?;
+        let cursor_paged = params.iter().any(|(name, value)| {
+            name == "cursor" || name == "paging" && value.eq_ignore_ascii_case("cursor")
+        });
+        if cursor_paged {
+            // A cursor carries the query it continues; offsets are what cursors replace.
+            let resumes = params.iter().any(|(name, _)| name == "cursor");
+            let conflicting: Vec<String> = params
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .filter(|name| *name == "offset" || resumes && !matches!(*name, "max" | "paging" | "cursor"))
+                .map(str::to_owned)
+                .collect();
+            if !conflicting.is_empty() {
+                return Err(ApiError::InvalidParam(conflicting));
+            }
+        }
 
         let mut query = ListQuery::new(Sort::DateCreated, MAX_PAGE);
         for (name, value) in &params {
@@ -101,6 +143,20 @@ impl<F: 'static> ListQuery<F> {
                     }
                 }
                 "reference" => query.reference = Some(pattern(name, value)?),
+                "paging" => {
+                    query.cursor = match value.to_ascii_lowercase().as_str() {
+                        "cursor" => Some(CursorMode {
+                            page: 0,
+                            backward: false,
+                        }),
+                        "offset" => None,
+                        _ => return Err(ApiError::bad_type(name)),
+                    }
+                }
+                "cursor" if value.is_empty() || query.token.is_some() => {
+                    return Err(ApiError::bad_type(name));
+                }
+                "cursor" => query.token = Some(value.clone()),
                 _ => {
                     if let Some((field, op)) = date_filter(name) {
                         query.add_date(field, op, value)?;
@@ -111,11 +167,35 @@ impl<F: 'static> ListQuery<F> {
                     }
                 }
             }
-            if !matches!(name.as_str(), "max" | "offset" | "sort" | "order") {
+            if !matches!(
+                name.as_str(),
+                "max" | "offset" | "sort" | "order" | "paging" | "cursor"
+            ) {
                 query.echo.push((name.clone(), value.clone()));
             }
         }
         Ok(query)
+    }
+
+    /// The sort, order (as the client asked) and filters, as a query string: what a cursor seals.
+    fn sealed_query(&self) -> String {
+        let order = match self.cursor {
+            Some(CursorMode { backward: true, .. }) => self.order.reversed(),
+            _ => self.order,
+        };
+        let mut text = format!("sort={}&order={}", self.sort.name(), order.as_str());
+        self.echo_into(&mut text);
+        text
+    }
+
+    fn echo_into(&self, text: &mut String) {
+        for (name, value) in &self.echo {
+            let pair: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, value)
+                .finish();
+            text.push('&');
+            text.push_str(&pair);
+        }
     }
 
     fn add_date(&mut self, field: &str, op: &str, value: &str) -> Result<(), ApiError> {
@@ -210,14 +290,92 @@ impl<F: 'static> ListQuery<F> {
             self.sort.name(),
             self.order.as_str()
         );
-        for (name, value) in &self.echo {
-            let pair: String = form_urlencoded::Serializer::new(String::new())
-                .append_pair(name, value)
-                .finish();
-            link.push('&');
-            link.push_str(&pair);
-        }
+        self.echo_into(&mut link);
         link
+    }
+}
+
+impl<F: Fields> ListQuery<F> {
+    /// Parses a list query that may ask for cursor paging (`paging=cursor`, or a `cursor` from
+    /// an earlier page's link, opened with `sealer`); a cursor-paged query is returned ready to
+    /// read (see [`CursorMode`]).
+    pub fn parse_paged(spec: &ListSpec<F>, raw_query: &str, sealer: &Sealer<'_>) -> Result<Self, ApiError> {
+        let mut query = Self::parse(spec, raw_query)?;
+        let mut cursor = None;
+        if let Some(token) = query.token.take() {
+            let opened = sealer.open(&token).ok_or_else(|| ApiError::bad_type("cursor"))?;
+            let max = query.max;
+            query = Self::parse(spec, &opened.query).map_err(|_| ApiError::bad_type("cursor"))?;
+            query.max = max;
+            cursor = Some(opened);
+        } else if query.cursor.is_none() {
+            return Ok(query);
+        }
+        let key = sort_key(&query.sort).ok_or_else(|| ApiError::bad_type("sort"))?;
+        let backward = cursor.as_ref().is_some_and(|c| c.backward);
+        if backward {
+            query.order = query.order.reversed();
+        }
+        query.after = cursor.map(|c| After { key: c.key, of: key });
+        query.cursor = Some(CursorMode {
+            page: query.max,
+            backward,
+        });
+        query.max = query.max.saturating_add(1);
+        Ok(query)
+    }
+
+    /// The paging block and the page, from what the store read for this query: the documented
+    /// `paging` (with `total`), or with cursor paging the links to the pages around this one.
+    pub fn page(
+        &self,
+        path: &str,
+        total: u64,
+        mut records: Vec<Record<F>>,
+        sealer: &Sealer<'_>,
+    ) -> (PageLinks, Vec<Record<F>>) {
+        let Some(mode) = self.cursor else {
+            return (PageLinks::Offset(self.paging(path, total)), records);
+        };
+        let more = records.len() as u64 > mode.page;
+        records.truncate(usize::try_from(mode.page).unwrap_or(usize::MAX));
+        if mode.backward {
+            records.reverse();
+        }
+        let (before, after) = match mode.backward {
+            true => (more, !records.is_empty()),
+            false => (self.after.is_some() && !records.is_empty(), more),
+        };
+        let key = sort_key(&self.sort);
+        let link = |record: Option<&Record<F>>, backward: bool| {
+            let (record, key) = (record?, key?);
+            let cursor = Cursor {
+                query: self.sealed_query(),
+                backward,
+                key: key(record),
+            };
+            let token = sealer.seal(&cursor);
+            Some(format!("{path}?max={}&cursor={token}", mode.page))
+        };
+        let links = CursorPaging {
+            max: mode.page,
+            previous: if before { link(records.first(), true) } else { None },
+            next: if after { link(records.last(), false) } else { None },
+        };
+        (PageLinks::Cursor(links), records)
+    }
+}
+
+/// The key a cursor holds for `sort`: the sort key of the index that orders by it, which orders
+/// exactly as [`ListQuery::compare`] does; `None` for sorts no index serves.
+fn sort_key<F: Fields>(sort: &Sort<F>) -> Option<fn(&Record<F>) -> String> {
+    match sort {
+        Sort::Id => Some(|record| format!("{:020}", record.id)),
+        Sort::DateCreated => Some(Record::created_key),
+        Sort::LastUpdated => Some(Record::updated_key),
+        Sort::Reference => Some(Record::reference_key),
+        Sort::Field(field) if field.name == "name" => Some(Record::name_key),
+        Sort::Field(_) | Sort::Linked(_) => None,
     }
 }
 

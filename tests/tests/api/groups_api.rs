@@ -714,6 +714,113 @@ pub async fn concurrent_creates_with_one_reference(api: &Arc<TestApi>) {
     assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 15, "{statuses:?}");
 }
 
+fn bad_type(reply: &Reply, param: &str) {
+    let text = format!("The type of parameter {param} you provided is not valid for this request.");
+    error(reply, 400, "invalid_param_type", &text);
+}
+
+/// Cursor paging, beyond the reference: `paging=cursor` asks for it; `next` and `previous` carry
+/// a sealed cursor that walks the list both ways, and that no other tenant, resource or edit
+/// can use.
+pub async fn cursor_paging_walks_both_ways_and_refuses_forgeries(api: &TestApi) {
+    for i in 0..7 {
+        create(api, &format!("C-{i}"), &format!("Name {i}")).await;
+    }
+    let refs = |reply: &Reply| -> Vec<String> {
+        reply.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|g| g["reference"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let first = api
+        .get(&format!("{GROUPS}?max=3&sort=name&order=desc&paging=cursor"))
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let keys: Vec<&str> = first.body["paging"]
+        .as_object()
+        .expect("paging")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["max", "previous", "next"]);
+    assert_eq!(first.body["paging"]["max"], 3);
+    assert_eq!(first.body["paging"]["previous"], Value::Null);
+    let mut pages = vec![refs(&first)];
+    let mut reply = first.clone();
+    while let Some(next) = reply.body["paging"]["next"].as_str().map(str::to_owned) {
+        assert!(next.starts_with(&format!("{GROUPS}?max=3&cursor=")), "{next}");
+        reply = api.get(&next).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        pages.push(refs(&reply));
+        assert!(pages.len() <= 7, "the pages never end");
+    }
+    let expected: Vec<String> = (0..7).rev().map(|i| format!("C-{i}")).collect();
+    assert_eq!(pages.concat(), expected);
+    let mut back = vec![refs(&reply)];
+    while let Some(previous) = reply.body["paging"]["previous"].as_str().map(str::to_owned) {
+        reply = api.get(&previous).await;
+        back.insert(0, refs(&reply));
+        assert!(back.len() <= 7, "the pages never begin");
+    }
+    assert_eq!(back.concat(), expected);
+
+    let next = first.body["paging"]["next"].as_str().expect("next").to_owned();
+    let token = next
+        .split_once("cursor=")
+        .map(|(_, t)| t.to_owned())
+        .expect("a cursor");
+    let alias = api.get(&format!("{CATEGORIES}?max=3&cursor={token}")).await;
+    assert_eq!(
+        refs(&alias),
+        ["C-3", "C-2", "C-1"],
+        "the alias is the same resource"
+    );
+    let smaller = api.get(&format!("{GROUPS}?max=2&cursor={token}")).await;
+    assert_eq!(refs(&smaller), ["C-3", "C-2"], "a cursor takes another page size");
+    let offsets = api.get(&format!("{GROUPS}?max=3&sort=name&order=desc")).await;
+    assert_eq!(
+        offsets.body["paging"]["total"], 7,
+        "without paging=cursor, the documented block"
+    );
+
+    let mut edited = token.clone().into_bytes();
+    edited[5] = if edited[5] == b'A' { b'B' } else { b'A' };
+    let edited = String::from_utf8(edited).expect("ascii");
+    bad_type(
+        &api.get(&format!("{GROUPS}?max=3&cursor={edited}")).await,
+        "cursor",
+    );
+    let other_tenant = api
+        .call("GET", &next, Some(ENTITY2), b"", "application/json")
+        .await;
+    bad_type(&other_tenant, "cursor");
+    bad_type(
+        &api.get(&format!("/api/v1.0/customers?cursor={token}")).await,
+        "cursor",
+    );
+    bad_type(&api.get(&format!("{GROUPS}?cursor=")).await, "cursor");
+    bad_type(&api.get(&format!("{GROUPS}?paging=pages")).await, "paging");
+    bad_type(
+        &api.get(&format!("{GROUPS}?paging=cursor&sort=description")).await,
+        "sort",
+    );
+    error(
+        &api.get(&format!("{GROUPS}?cursor={token}&sort=name&name=x"))
+            .await,
+        400,
+        "invalid_param",
+        "The parameters [sort, name] you provided are not valid for this request.",
+    );
+    error(
+        &api.get(&format!("{GROUPS}?paging=cursor&offset=3")).await,
+        400,
+        "invalid_param",
+        "The parameters [offset] you provided are not valid for this request.",
+    );
+}
+
 api_tests::on_both_stores!(
     api_tests::TestApi::shared;
     create_returns_the_documented_object,
@@ -725,6 +832,7 @@ api_tests::on_both_stores!(
     upsert_creates_then_updates,
     delete_by_id_and_reference,
     list_pages_filters_and_errors,
+    cursor_paging_walks_both_ways_and_refuses_forgeries,
     tenants_never_see_each_other,
     authentication_is_required,
     hostile_input_gets_a_4xx,

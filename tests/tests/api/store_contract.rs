@@ -17,6 +17,7 @@ api_tests::on_both_stores!(
     lists_hold_the_page_not_the_organization,
     names_order_and_match_alike_everywhere,
     paging_visits_each_record_once,
+    cursor_pages_walk_every_record_once,
     links_count_dependents_and_block_deletes,
     link_to_a_missing_record_is_refused_without_trace,
     concurrent_relinks_keep_counts_exact,
@@ -32,7 +33,8 @@ mod adapter_specific {
     use api_tests::fresh_table;
     use aws_sdk_dynamodb::types::AttributeValue;
     use customer_api::groups::{GroupFields, LIST_SPEC};
-    use customer_api::list::ListQuery;
+    use customer_api::list::cursor::{CursorKey, Sealer};
+    use customer_api::list::{CursorPaging, ListQuery, PageLinks};
     use customer_api::model::{Draft, Organization, Scope};
     use customer_api::store::{DynamoStore, RecordStore};
     use customer_api::time::Timestamp;
@@ -137,6 +139,44 @@ mod adapter_specific {
         let page = cost("name=NAME+C-01*&sort=name").await;
         assert_eq!((page.total, page.records.len()), (10, 10));
         assert!(page.items_read <= 12, "name prefix read {}", page.items_read);
+        let key = CursorKey::random();
+        let org_a = Organization::parse("org-a").expect("org");
+        let sealer = Sealer {
+            key: &key,
+            org: &org_a,
+            resource: "customerGroups",
+        };
+        for (sort, first) in [
+            ("", "C-000"),
+            ("sort=reference&order=desc", "C-059"),
+            ("sort=name", "C-000"),
+            ("sort=lastUpdated&order=desc", "C-059"),
+        ] {
+            let mut text = format!("{sort}&max=10&paging=cursor");
+            let mut pages = 0;
+            loop {
+                let query = ListQuery::parse_paged(&LIST_SPEC, &text, &sealer).expect("query");
+                let page = store.list(&scope("org-a"), &query).await.expect("list");
+                if pages == 0 {
+                    assert_eq!(page.records[0].reference, first, "`{sort}`");
+                }
+                assert!(
+                    page.items_read <= 11,
+                    "cursor page {pages} of `{sort}` read {}",
+                    page.items_read
+                );
+                pages += 1;
+                let (links, _) = query.page("/p", page.total, page.records, &sealer);
+                let PageLinks::Cursor(CursorPaging { next: Some(next), .. }) = links else {
+                    break;
+                };
+                text = next
+                    .split_once('?')
+                    .map(|(_, q)| q.to_owned())
+                    .unwrap_or_default();
+            }
+            assert_eq!(pages, 6, "`{sort}`: 60 records in pages of 10");
+        }
         let page = cost("name=*5*").await;
         assert_eq!(page.total, 15);
         assert_eq!(

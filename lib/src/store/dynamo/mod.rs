@@ -565,7 +565,9 @@ impl DynamoStore {
     ) -> Result<ListPage<F>, StoreError> {
         let scope_key = scope.key();
         let mut items_read = 0;
-        let known_total = if query.has_filters() {
+        // A cursor-paged read needs no total: it reads the page (and one more record) only.
+        let cursor_paged = query.cursor.is_some();
+        let known_total = if query.has_filters() || cursor_paged {
             None
         } else {
             items_read += 1;
@@ -580,7 +582,10 @@ impl DynamoStore {
             });
         }
 
-        let mut start = None;
+        let mut start = query
+            .after
+            .as_ref()
+            .map(|after| start_key(&scope_key, range, &after.key));
         let mut skipped = 0;
         if query.offset > 0 {
             let (counted, read, next) = self
@@ -610,7 +615,7 @@ impl DynamoStore {
         }
         let total = match known_total {
             Some(total) => total,
-            None if exhausted => skipped + records.len() as u64,
+            None if exhausted || cursor_paged => skipped + records.len() as u64,
             None => {
                 let (rest, read, _) = self.count(&scope_key, range, query.order, start, None).await?;
                 items_read += read;
@@ -769,6 +774,22 @@ impl DynamoStore {
 
 /// The record exists at `version = :ver` (for 0, also with no version at all: records written
 /// before versions existed). Its users set `#ver` and `:ver`.
+/// The `ExclusiveStartKey` that resumes a read of `range` after the record whose sort key is
+/// `key` (every index sort key ends with the record's 20-digit id).
+fn start_key(scope_key: &str, range: &IndexRange, key: &str) -> Item {
+    let id = key
+        .get(key.len().saturating_sub(20)..)
+        .and_then(|digits| digits.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut item = record_key(scope_key, id);
+    item.insert(
+        range.partition.attribute().to_owned(),
+        s(range.partition.key(scope_key)),
+    );
+    item.insert(range.sort_key.to_owned(), s(key));
+    item
+}
+
 fn version_condition(version: u64) -> String {
     if version == 0 {
         "attribute_exists(pk) AND (attribute_not_exists(#ver) OR #ver = :ver)".to_owned()
