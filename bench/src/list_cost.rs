@@ -6,6 +6,7 @@
 
 use customer_api::customers::{CustomerFields, LIST_SPEC};
 use customer_api::list::ListQuery;
+use customer_api::list::cursor::{Cursor, CursorKey, Sealer};
 use customer_api::model::{Organization, Record, Scope};
 use customer_api::store::{DynamoStore, ListPage, RecordStore};
 use customer_api::time::Timestamp;
@@ -70,6 +71,9 @@ struct Request {
     label: &'static str,
     reads: Reads,
     query: fn(usize) -> String,
+    /// For a cursor page: how deep it starts at tenant size `n` (the cursor names the record at
+    /// that depth of `query`'s order, as the `next` link of the page before would).
+    depth: Option<fn(usize) -> usize>,
 }
 
 const REQUESTS: &[Request] = &[
@@ -77,16 +81,31 @@ const REQUESTS: &[Request] = &[
         label: "default page (100, by dateCreated)",
         reads: Reads::Page,
         query: |_| String::new(),
+        depth: None,
     },
     Request {
         label: "deep offset: `offset=5000` (N/2 when N < 10,000)",
         reads: Reads::Grows,
         query: |n| format!("offset={}", 5000.min(n / 2)),
+        depth: None,
+    },
+    Request {
+        label: "cursor at the same depth (`paging=cursor`, the `next` link of the page before)",
+        reads: Reads::Page,
+        query: |_| "sort=dateCreated&order=asc".into(),
+        depth: Some(|n| 5000.min(n / 2)),
+    },
+    Request {
+        label: "cursor at that depth, by name, descending",
+        reads: Reads::Page,
+        query: |_| "sort=name&order=desc".into(),
+        depth: Some(|n| 5000.min(n / 2)),
     },
     Request {
         label: "`dateCreated` range holding 100",
         reads: Reads::Page,
         query: |n| format!("dateCreated_gte={}&dateCreated_lt={}", at(n / 2), at(n / 2 + 100)),
+        depth: None,
     },
     Request {
         label: "`lastUpdated` range holding 100, in that order",
@@ -98,41 +117,49 @@ const REQUESTS: &[Request] = &[
                 at(n / 2 + 100)
             )
         },
+        depth: None,
     },
     Request {
         label: "reference prefix `C-00012*` (10 matches)",
         reads: Reads::Page,
         query: |_| "reference=C-00012*".into(),
+        depth: None,
     },
     Request {
         label: "reference contains `*-0001*`",
         reads: Reads::Grows,
         query: |_| "reference=*-0001*".into(),
+        depth: None,
     },
     Request {
         label: "name prefix `Alpha*`, by name",
         reads: Reads::Matches,
         query: |_| "name=Alpha*&sort=name".into(),
+        depth: None,
     },
     Request {
         label: "name contains `*ab*`",
         reads: Reads::Grows,
         query: |_| "name=*ab*".into(),
+        depth: None,
     },
     Request {
         label: "`isActive=false`",
         reads: Reads::Matches,
         query: |_| "isActive=false".into(),
+        depth: None,
     },
     Request {
         label: "sort by name",
         reads: Reads::Page,
         query: |_| "sort=name".into(),
+        depth: None,
     },
     Request {
         label: "sort by lastUpdated, descending",
         reads: Reads::Page,
         query: |_| "sort=lastUpdated&order=desc".into(),
+        depth: None,
     },
 ];
 
@@ -175,10 +202,14 @@ impl Table {
         size: usize,
     ) -> Result<(), String> {
         for (request, cells) in REQUESTS.iter().zip(&mut self.cells) {
-            let query = ListQuery::parse(&LIST_SPEC, &(request.query)(size)).map_err(|e| e.to_string())?;
+            let query = match request.depth {
+                None => ListQuery::parse(&LIST_SPEC, &(request.query)(size)).map_err(|e| e.to_string())?,
+                Some(depth) => cursor_query(request, depth(size), size, scope)?,
+            };
             let (page, added_mb) =
                 measured(async { store.list(scope, &query).await.map_err(|e| e.to_string()) }).await?;
-            let shown = page.records.len() as u64;
+            // A cursor-paged read returns one record beyond the page, to know whether more follow.
+            let shown = (page.records.len() as u64).min(query.cursor.map_or(u64::MAX, |c| c.page));
             let reads_flag =
                 if self.indexed && request.reads == Reads::Page && page.items_read > shown + SLACK {
                     " ⚠"
@@ -212,6 +243,36 @@ impl Table {
         }
         println!();
     }
+}
+
+/// The query a `next` link at `depth` of `request`'s order sends: a cursor naming the record
+/// at that depth.
+fn cursor_query(
+    request: &Request,
+    depth: usize,
+    size: usize,
+    scope: &Scope<CustomerFields>,
+) -> Result<ListQuery<CustomerFields>, String> {
+    let sealed = (request.query)(size);
+    let order = ListQuery::parse(&LIST_SPEC, &sealed).map_err(|e| e.to_string())?;
+    let mut all = records(size)?;
+    all.sort_by(|a, b| order.compare(a, b));
+    let last_seen = all
+        .get(depth.saturating_sub(1))
+        .ok_or("no record at that depth")?;
+    let key = CursorKey::random();
+    let sealer = Sealer {
+        key: &key,
+        org: scope.org(),
+        resource: "customers",
+    };
+    let cursor = Cursor {
+        query: sealed,
+        backward: false,
+        key: order.cursor_key(last_seen).ok_or("a sort no cursor serves")?,
+    };
+    let text = format!("cursor={}", sealer.seal(&cursor));
+    ListQuery::parse_paged(&LIST_SPEC, &text, &sealer).map_err(|e| e.to_string())
 }
 
 fn organization(name: &str) -> Result<Scope<CustomerFields>, String> {

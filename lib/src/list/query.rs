@@ -366,6 +366,14 @@ impl<F: Fields> ListQuery<F> {
     }
 }
 
+impl<F: Fields> ListQuery<F> {
+    /// The position a cursor after `record` holds in this query's order (`None` for sorts no
+    /// index serves).
+    pub fn cursor_key(&self, record: &Record<F>) -> Option<String> {
+        sort_key(&self.sort).map(|key| key(record))
+    }
+}
+
 /// The key a cursor holds for `sort`: the sort key of the index that orders by it, which orders
 /// exactly as [`ListQuery::compare`] does; `None` for sorts no index serves.
 fn sort_key<F: Fields>(sort: &Sort<F>) -> Option<fn(&Record<F>) -> String> {
