@@ -58,9 +58,9 @@ fn at(offset: usize) -> String {
 enum Reads {
     /// The page and at most two more items, at any tenant size (a target).
     Page,
-    /// The page, then the rest of the matching index range to count `total`: grows with the
-    /// matches, not the tenant.
-    Matches,
+    /// The page, then the keys of the rest of the matching range (a keys-only index) to count
+    /// `total`: items read stay within the page; keys grow with the matches, not the tenant.
+    PageAndKeys,
     /// The offset, or the tenant: grows.
     Grows,
 }
@@ -133,7 +133,7 @@ const REQUESTS: &[Request] = &[
     },
     Request {
         label: "name prefix `Alpha*`, by name",
-        reads: Reads::Matches,
+        reads: Reads::PageAndKeys,
         query: |_| "name=Alpha*&sort=name".into(),
         depth: None,
     },
@@ -145,7 +145,7 @@ const REQUESTS: &[Request] = &[
     },
     Request {
         label: "`isActive=false`",
-        reads: Reads::Matches,
+        reads: Reads::PageAndKeys,
         query: |_| "isActive=false".into(),
         depth: None,
     },
@@ -211,7 +211,7 @@ impl Table {
             // A cursor-paged read returns one record beyond the page, to know whether more follow.
             let shown = (page.records.len() as u64).min(query.cursor.map_or(u64::MAX, |c| c.page));
             let reads_flag =
-                if self.indexed && request.reads == Reads::Page && page.items_read > shown + SLACK {
+                if self.indexed && request.reads != Reads::Grows && page.items_read > shown + SLACK {
                     " ⚠"
                 } else {
                     ""
@@ -219,8 +219,12 @@ impl Table {
             let bound = (2 * (query.offset + query.max)).max(64);
             let held_flag = if page.held > bound { " ⚠" } else { "" };
             let memory_flag = if added_mb > MEMORY_TARGET_MB { " ⚠" } else { "" };
+            let keys = match page.keys_read {
+                0 => String::new(),
+                keys => format!(" + {keys} keys"),
+            };
             cells.push(format!(
-                "{} ({shown}){reads_flag} · {}{held_flag} · {added_mb:.1}{memory_flag}",
+                "{} ({shown}){keys}{reads_flag} · {}{held_flag} · {added_mb:.1}{memory_flag}",
                 page.items_read, page.held
             ));
         }
@@ -235,7 +239,7 @@ impl Table {
         for (request, cells) in REQUESTS.iter().zip(&self.cells) {
             let bound = match (self.indexed, request.reads) {
                 (true, Reads::Page) => "≤ page + 2",
-                (true, Reads::Matches) => "the matches",
+                (true, Reads::PageAndKeys) => "≤ page + 2, + keys of the matches",
                 (true, Reads::Grows) => "grows",
                 (false, _) => "all",
             };

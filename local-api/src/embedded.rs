@@ -512,6 +512,7 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
                 total,
                 records,
                 items_read,
+                keys_read: 0,
                 held: held as u64,
             })
         })

@@ -25,6 +25,9 @@ pub struct ListPage<F> {
     pub records: Vec<Record<F>>,
     /// How many stored items the store read to answer (the cost of the request).
     pub items_read: u64,
+    /// How many index keys it read without their items (counting matches, or finding a page on
+    /// a keys-only index): a few hundred bytes each, not whole items.
+    pub keys_read: u64,
     /// The most records the store held in memory at once to answer (its memory, in records).
     pub held: u64,
 }

@@ -139,6 +139,17 @@ mod adapter_specific {
         let page = cost("name=NAME+C-01*&sort=name").await;
         assert_eq!((page.total, page.records.len()), (10, 10));
         assert!(page.items_read <= 12, "name prefix read {}", page.items_read);
+        let page = cost("name=NAME+C-0*&sort=name&max=5").await;
+        assert_eq!((page.total, page.records[0].reference.as_str()), (60, "C-000"));
+        assert!(
+            page.items_read <= 5,
+            "a name prefix fetches its page ({} items read)",
+            page.items_read
+        );
+        assert_eq!(
+            page.keys_read, 60,
+            "and counts its matches on the keys-only index"
+        );
         let key = CursorKey::random();
         let org_a = Organization::parse("org-a").expect("org");
         let sealer = Sealer {

@@ -36,6 +36,15 @@ pub(super) const BY_NAME: &str = "byName";
 /// `<scope>#active=<bool>`, `createdKey`); records without `isActive` are not in it.
 pub(super) const BY_ACTIVE: &str = "byActive";
 
+/// The indexes projecting keys only (the table's key, the index's key): a page read there is
+/// fetched from the table by key, and counting their ranges reads keys, not whole items.
+pub(super) const KEYS_ONLY: [&str; 2] = [BY_NAME, BY_ACTIVE];
+
+/// Whether `index` projects keys only.
+pub(super) fn keys_only(index: &str) -> bool {
+    KEYS_ONLY.contains(&index)
+}
+
 /// A string attribute.
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

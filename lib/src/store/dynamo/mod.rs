@@ -31,7 +31,7 @@ pub use item::SYSTEM_ATTRIBUTES;
 use item::{links_attribute, number, parse_record, patch_attributes, record_item};
 use keys::{
     COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
-    guard_key, id_counter_key, idempotency_key, n, record_key, reference_data_key, s,
+    guard_key, id_counter_key, idempotency_key, keys_only, n, record_key, reference_data_key, s,
 };
 use plan::{Bounds, IndexRange, Plan, active_scope};
 pub use table::{TableDefinition, ensure_table};
@@ -504,6 +504,73 @@ impl DynamoStore {
         builder.key_condition_expression(condition)
     }
 
+    /// The records with these ids that exist, in no particular order: `BatchGetItem`s of 100
+    /// keys, unprocessed keys retried with jitter.
+    async fn batch_records<F: Fields>(
+        &self,
+        scope_key: &str,
+        ids: &[u64],
+        consistent: bool,
+    ) -> Result<Vec<Record<F>>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let keys = chunk.iter().map(|id| record_key(scope_key, *id)).collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(consistent)
+                    .build()
+                    .map_err(building)?,
+            );
+            let mut retries = Retries::default();
+            loop {
+                let Some(keys) = request.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    found.push(parse_record(item)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if request.is_some() && !retries.again().await {
+                    return Err(StoreError::Backend("batch read kept being throttled".into()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The records of a page read from a keys-only index (`keys`: its items, in index order),
+    /// fetched from the table in that order; one deleted since is left out.
+    async fn fetch_page<F: Fields>(
+        &self,
+        scope_key: &str,
+        keys: Vec<Item>,
+    ) -> Result<Vec<Record<F>>, StoreError> {
+        let ids: Vec<u64> = keys.iter().filter_map(item_id).collect();
+        let mut found: HashMap<u64, Record<F>> = self
+            .batch_records(scope_key, &ids, false)
+            .await?
+            .into_iter()
+            .map(|record| (record.id, record))
+            .collect();
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     /// Counts up to `limit` items of the range from `start` (all of them when `None`), reading
     /// keys only. Returns how many were counted, the items read, and where the count stopped.
     async fn count(
@@ -564,7 +631,7 @@ impl DynamoStore {
         range: &IndexRange,
     ) -> Result<ListPage<F>, StoreError> {
         let scope_key = scope.key();
-        let mut items_read = 0;
+        let (mut items_read, mut keys_read) = (0, 0);
         // A cursor-paged read needs no total: it reads the page (and one more record) only.
         let cursor_paged = query.cursor.is_some();
         let known_total = if query.has_filters() || cursor_paged {
@@ -578,6 +645,7 @@ impl DynamoStore {
                 total: known_total.unwrap_or(0),
                 records: Vec::new(),
                 items_read,
+                keys_read,
                 held: 0,
             });
         }
@@ -592,7 +660,7 @@ impl DynamoStore {
                 .count(&scope_key, range, query.order, None, Some(query.offset))
                 .await?;
             skipped = counted;
-            items_read += read;
+            *counted_in(range, &mut items_read, &mut keys_read) += read;
             start = next;
         }
         let mut records = Vec::new();
@@ -606,9 +674,18 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(backend)?;
-            items_read += u64::try_from(out.scanned_count()).unwrap_or(0);
-            for item in out.items.unwrap_or_default() {
-                records.push(parse_record(item)?);
+            let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
+            let items = out.items.unwrap_or_default();
+            if keys_only(range.index) {
+                keys_read += scanned;
+                let page = self.fetch_page(&scope_key, items).await?;
+                items_read += page.len() as u64;
+                records.extend(page);
+            } else {
+                items_read += scanned;
+                for item in items {
+                    records.push(parse_record(item)?);
+                }
             }
             start = out.last_evaluated_key;
             exhausted = start.is_none();
@@ -618,7 +695,7 @@ impl DynamoStore {
             None if exhausted || cursor_paged => skipped + records.len() as u64,
             None => {
                 let (rest, read, _) = self.count(&scope_key, range, query.order, start, None).await?;
-                items_read += read;
+                *counted_in(range, &mut items_read, &mut keys_read) += read;
                 query.offset + records.len() as u64 + rest
             }
         };
@@ -627,6 +704,7 @@ impl DynamoStore {
             held: records.len() as u64,
             records,
             items_read,
+            keys_read,
         })
     }
 
@@ -637,19 +715,30 @@ impl DynamoStore {
         range: &IndexRange,
     ) -> Result<ListPage<F>, StoreError> {
         let scope_key = scope.key();
-        let mut items_read = 0;
+        let (mut items_read, mut keys_read) = (0, 0);
         let mut selection = query.selection();
         let mut start = None;
         loop {
-            let out = self
+            let mut request = self
                 .query(&scope_key, range, Order::Asc)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            items_read += u64::try_from(out.scanned_count()).unwrap_or(0);
-            for item in out.items.unwrap_or_default() {
-                selection.offer(parse_record(item)?);
+                .set_exclusive_start_key(start);
+            if keys_only(range.index) {
+                // One `BatchGetItem` per page of keys.
+                request = request.limit(100);
+            }
+            let out = request.send().await.map_err(backend)?;
+            let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
+            let items = out.items.unwrap_or_default();
+            if keys_only(range.index) {
+                keys_read += scanned;
+                let records = self.fetch_page(&scope_key, items).await?;
+                items_read += records.len() as u64;
+                records.into_iter().for_each(|record| selection.offer(record));
+            } else {
+                items_read += scanned;
+                for item in items {
+                    selection.offer(parse_record(item)?);
+                }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -661,6 +750,7 @@ impl DynamoStore {
             total,
             records,
             items_read,
+            keys_read,
             held: held as u64,
         })
     }
@@ -774,6 +864,19 @@ impl DynamoStore {
 
 /// The record exists at `version = :ver` (for 0, also with no version at all: records written
 /// before versions existed). Its users set `#ver` and `:ver`.
+/// Where reads counted on `range` are tallied: keys on a keys-only index, else items.
+fn counted_in<'a>(range: &IndexRange, items: &'a mut u64, keys: &'a mut u64) -> &'a mut u64 {
+    if keys_only(range.index) { keys } else { items }
+}
+
+/// The record id of an item's key (`pk` = `<scope>#<id>`).
+fn item_id(item: &Item) -> Option<u64> {
+    match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.rsplit('#').next()?.parse().ok(),
+        _ => None,
+    }
+}
+
 /// The `ExclusiveStartKey` that resumes a read of `range` after the record whose sort key is
 /// `key` (every index sort key ends with the record's 20-digit id).
 fn start_key(scope_key: &str, range: &IndexRange, key: &str) -> Item {
@@ -982,47 +1085,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
     }
 
     async fn get_many(&self, scope: &Scope<F>, ids: &[u64]) -> Result<Vec<Record<F>>, StoreError> {
-        let scope_key = scope.key();
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut found = Vec::new();
-        for chunk in ids.chunks(100) {
-            let keys = chunk.iter().map(|id| record_key(&scope_key, *id)).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(building)?,
-            );
-            let mut retries = Retries::default();
-            loop {
-                let Some(keys) = request.take() else { break };
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.push(parse_record(item)?);
-                }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                if request.is_some() && !retries.again().await {
-                    return Err(StoreError::Backend("batch read kept being throttled".into()));
-                }
-            }
-        }
-        Ok(found)
+        self.batch_records(&scope.key(), ids, true).await
     }
 
     async fn update(&self, scope: &Scope<F>, id: u64, patch: Patch<F>) -> Result<Record<F>, StoreError> {
@@ -1207,6 +1270,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
                 total: 0,
                 records: Vec::new(),
                 items_read: 0,
+                keys_read: 0,
                 held: 0,
             });
         }

@@ -217,6 +217,14 @@ mod tests {
                 "byActive"
             ]
         );
+        for index in &definition.global_secondary_indexes {
+            assert_eq!(
+                index.projection.projection_type == "KEYS_ONLY",
+                super::super::keys::keys_only(&index.index_name),
+                "the adapter reads {} as infra/table.json projects it",
+                index.index_name
+            );
+        }
         assert_eq!(definition.billing_mode, "PAY_PER_REQUEST");
         assert_eq!(definition.time_to_live_specification.attribute_name, "expires");
     }
