@@ -5,8 +5,8 @@
 //! DynamoDB; every request must hold a bounded number of records and bounded memory.
 
 use customer_api::customers::{CustomerFields, LIST_SPEC};
-use customer_api::list::ListQuery;
 use customer_api::list::cursor::{Cursor, CursorKey, Sealer};
+use customer_api::list::{IdSet, ListQuery};
 use customer_api::model::{Organization, Record, Scope};
 use customer_api::store::{DynamoStore, ListPage, RecordStore};
 use customer_api::time::Timestamp;
@@ -19,6 +19,8 @@ const WORDS: [&str; 8] = [
     "Alpha", "Beta", "Cobalt", "Delta", "Amber", "Crab", "Echo", "Fable",
 ];
 const BASE_SECONDS: i64 = 1_600_000_000;
+/// The customers are spread over this many groups (ids 1 to 8).
+const GROUPS: u64 = 8;
 /// Items read on top of the page: the count item and one look-ahead.
 const SLACK: u64 = 2;
 /// Target: the memory one list request adds, in MB, at any tenant size.
@@ -30,6 +32,7 @@ fn records(count: usize) -> Result<Vec<Record<CustomerFields>>, String> {
             let fields = CustomerFields {
                 name: Name::parse(&format!("{} {}", WORDS[i % WORDS.len()], i)).ok(),
                 is_active: Some(i % 3 != 0),
+                category_id: Some(1 + i as u64 % GROUPS),
                 ..CustomerFields::default()
             };
             let created =
@@ -71,6 +74,9 @@ struct Request {
     label: &'static str,
     reads: Reads,
     query: fn(usize) -> String,
+    /// The groups a `categoryReference` filter of `query` matches (as the customers resource
+    /// resolves it before the store sees the query).
+    groups: &'static [u64],
     /// For a cursor page: how deep it starts at tenant size `n` (the cursor names the record at
     /// that depth of `query`'s order, as the `next` link of the page before would).
     depth: Option<fn(usize) -> usize>,
@@ -82,30 +88,35 @@ const REQUESTS: &[Request] = &[
         reads: Reads::Page,
         query: |_| String::new(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "deep offset: `offset=5000` (N/2 when N < 10,000)",
         reads: Reads::Grows,
         query: |n| format!("offset={}", 5000.min(n / 2)),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "cursor at the same depth (`paging=cursor`, the `next` link of the page before)",
         reads: Reads::Page,
         query: |_| "sort=dateCreated&order=asc".into(),
         depth: Some(|n| 5000.min(n / 2)),
+        groups: &[],
     },
     Request {
         label: "cursor at that depth, by name, descending",
         reads: Reads::Page,
         query: |_| "sort=name&order=desc".into(),
         depth: Some(|n| 5000.min(n / 2)),
+        groups: &[],
     },
     Request {
         label: "`dateCreated` range holding 100",
         reads: Reads::Page,
         query: |n| format!("dateCreated_gte={}&dateCreated_lt={}", at(n / 2), at(n / 2 + 100)),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "`lastUpdated` range holding 100, in that order",
@@ -118,48 +129,70 @@ const REQUESTS: &[Request] = &[
             )
         },
         depth: None,
+        groups: &[],
     },
     Request {
         label: "reference prefix `C-00012*` (10 matches)",
         reads: Reads::Page,
         query: |_| "reference=C-00012*".into(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "reference contains `*-0001*`",
         reads: Reads::Grows,
         query: |_| "reference=*-0001*".into(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "name prefix `Alpha*`, by name",
         reads: Reads::PageAndKeys,
         query: |_| "name=Alpha*&sort=name".into(),
         depth: None,
+        groups: &[],
+    },
+    Request {
+        label: "`categoryReference` matching one group (1/8 of the customers)",
+        reads: Reads::PageAndKeys,
+        query: |_| "categoryReference=G-1".into(),
+        depth: None,
+        groups: &[1],
+    },
+    Request {
+        label: "`categoryReference` matching two groups, by name",
+        reads: Reads::Grows,
+        query: |_| "categoryReference=G-*&sort=name".into(),
+        depth: None,
+        groups: &[1, 2],
     },
     Request {
         label: "name contains `*ab*`",
         reads: Reads::Grows,
         query: |_| "name=*ab*".into(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "`isActive=false`",
         reads: Reads::PageAndKeys,
         query: |_| "isActive=false".into(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "sort by name",
         reads: Reads::Page,
         query: |_| "sort=name".into(),
         depth: None,
+        groups: &[],
     },
     Request {
         label: "sort by lastUpdated, descending",
         reads: Reads::Page,
         query: |_| "sort=lastUpdated&order=desc".into(),
         depth: None,
+        groups: &[],
     },
 ];
 
@@ -202,10 +235,17 @@ impl Table {
         size: usize,
     ) -> Result<(), String> {
         for (request, cells) in REQUESTS.iter().zip(&mut self.cells) {
-            let query = match request.depth {
+            let mut query = match request.depth {
                 None => ListQuery::parse(&LIST_SPEC, &(request.query)(size)).map_err(|e| e.to_string())?,
                 Some(depth) => cursor_query(request, depth(size), size, scope)?,
             };
+            if query.take_linked("categoryReference").is_some() {
+                query.id_sets.push(IdSet {
+                    name: "categoryReference",
+                    id: |c| c.category_id,
+                    ids: request.groups.to_vec(),
+                });
+            }
             let (page, added_mb) =
                 measured(async { store.list(scope, &query).await.map_err(|e| e.to_string()) }).await?;
             // A cursor-paged read returns one record beyond the page, to know whether more follow.

@@ -172,6 +172,11 @@ pub trait Fields:
     fn active(&self) -> Option<bool> {
         None
     }
+
+    /// The group the record is in, which partitions the `byCategory` index (`None`: in none).
+    fn category(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A partial update of `F`. Serialised, it names exactly the attributes it writes (`null`
@@ -188,6 +193,12 @@ pub trait FieldsPatch<F>: Clone + fmt::Debug + Default + Serialize + Send + Sync
 
     /// The `isActive` the patch writes: `None` if it leaves it, `Some(None)` if it clears it.
     fn active(&self) -> Option<Option<bool>> {
+        None
+    }
+
+    /// The group the patch moves the record to: `None` if it leaves it, `Some(None)` if it
+    /// clears it.
+    fn category(&self) -> Option<Option<u64>> {
         None
     }
 }

@@ -107,6 +107,10 @@ impl Fields for CustomerFields {
     fn active(&self) -> Option<bool> {
         self.is_active
     }
+
+    fn category(&self) -> Option<u64> {
+        self.category_id
+    }
 }
 
 impl FieldsPatch<CustomerFields> for CustomerPatch {
@@ -124,6 +128,10 @@ impl FieldsPatch<CustomerFields> for CustomerPatch {
 
     fn active(&self) -> Option<Option<bool>> {
         self.is_active
+    }
+
+    fn category(&self) -> Option<Option<u64>> {
+        self.category_id
     }
 }
 

@@ -630,6 +630,7 @@ impl<'a> Customers<'a> {
                 .map_err(|e| self.fail(e, &""))?;
             extra_reads += groups.items_read;
             query.id_sets.push(IdSet {
+                name: "categoryReference",
                 id: |c| c.category_id,
                 ids: groups.records.iter().map(|g| g.id).collect(),
             });

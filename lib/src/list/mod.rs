@@ -250,6 +250,8 @@ impl Pattern {
 /// A filter keeping records whose linked id is one of a set (a wildcard on a linked record's
 /// reference, resolved to the ids of the matching linked records).
 pub struct IdSet<F> {
+    /// The filter it resolves (`categoryReference`).
+    pub name: &'static str,
     /// The linked id a record holds.
     pub id: fn(&F) -> Option<u64>,
     /// Accepted ids.
@@ -259,6 +261,7 @@ pub struct IdSet<F> {
 impl<F> Clone for IdSet<F> {
     fn clone(&self) -> Self {
         IdSet {
+            name: self.name,
             id: self.id,
             ids: self.ids.clone(),
         }
@@ -267,7 +270,10 @@ impl<F> Clone for IdSet<F> {
 
 impl<F> fmt::Debug for IdSet<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IdSet").field("ids", &self.ids).finish()
+        f.debug_struct("IdSet")
+            .field("name", &self.name)
+            .field("ids", &self.ids)
+            .finish()
     }
 }
 

@@ -342,6 +342,116 @@ mod adapter_specific {
     }
 
     #[tokio::test]
+    async fn dynamo_category_filters_read_their_groups_customers() {
+        use customer_api::customers::{CustomerFields, CustomerPatch, LIST_SPEC as CUSTOMERS};
+        use customer_api::list::IdSet;
+        use customer_api::model::Patch;
+        let (client, table) = fresh_table().await;
+        let store = DynamoStore::new(client.clone(), table.clone(), 10);
+        let groups = scope("org-a");
+        let one = store
+            .create(&groups, draft("G-1".into(), 0))
+            .await
+            .expect("group");
+        let two = store
+            .create(&groups, draft("G-2".into(), 1))
+            .await
+            .expect("group");
+        let customers: Scope<CustomerFields> = Scope::new(&Organization::parse("org-a").expect("org"));
+        let mut in_one = Vec::new();
+        for i in 0..40 {
+            let group = if i % 4 == 0 { one.id } else { two.id };
+            let draft = Draft {
+                fields: CustomerFields {
+                    name: Name::parse(&format!("Customer {i}")).ok(),
+                    category_id: (i < 36).then_some(group),
+                    ..CustomerFields::default()
+                },
+                reference: Reference::parse(&format!("K-{i:02}")).expect("reference"),
+                now: Timestamp::from_unix_seconds(1_500_000_000 + i).expect("time"),
+            };
+            let record = store.create(&customers, draft).await.expect("create");
+            if i < 36 && group == one.id {
+                in_one.push(record.id);
+            }
+        }
+        // As the customers resource resolves `categoryReference`: the matching groups' ids.
+        let list = |text: &str, ids: Vec<u64>| {
+            let mut query = ListQuery::parse(&CUSTOMERS, text).expect("query");
+            query.take_linked("categoryReference");
+            query.id_sets.push(IdSet {
+                name: "categoryReference",
+                id: |c| c.category_id,
+                ids,
+            });
+            let (store, customers) = (&store, &customers);
+            async move { store.list(customers, &query).await.expect("list") }
+        };
+        let page = list("categoryReference=G-1&max=4&offset=2", vec![one.id]).await;
+        assert_eq!(page.total, 9);
+        assert_eq!(
+            page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+            in_one[2..6]
+        );
+        assert!(
+            page.items_read <= 4,
+            "one group's page read {} items",
+            page.items_read
+        );
+        assert_eq!(
+            page.keys_read, 9,
+            "its partition's keys are counted for the total"
+        );
+        let page = list("categoryReference=G-*&sort=name&max=5", vec![one.id, two.id]).await;
+        assert_eq!((page.total, page.records.len()), (36, 5));
+        assert_eq!(
+            page.items_read, 36,
+            "two groups read their customers, not the tenant's 40"
+        );
+        let page = list("categoryReference=none", Vec::new()).await;
+        assert_eq!((page.total, page.items_read, page.keys_read), (0, 0, 0));
+
+        let move_to = |group: Option<u64>| Patch {
+            reference: None,
+            fields: CustomerPatch {
+                category_id: Some(group),
+                ..CustomerPatch::default()
+            },
+            now: Timestamp::from_unix_seconds(1_600_000_000).expect("time"),
+            expected: None,
+            checks: Vec::new(),
+        };
+        store
+            .update(&customers, in_one[0], move_to(Some(two.id)))
+            .await
+            .expect("move");
+        store
+            .update(&customers, in_one[1], move_to(None))
+            .await
+            .expect("leave");
+        let page = list("categoryReference=G-1", vec![one.id]).await;
+        assert_eq!(page.records.iter().map(|r| r.id).collect::<Vec<_>>(), in_one[2..]);
+        assert_eq!(list("categoryReference=G-2", vec![two.id]).await.total, 28);
+
+        // Items written before the index existed have no `categoryScope`.
+        client
+            .update_item()
+            .table_name(&table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("{}#{}", customers.key(), in_one[2])),
+            )
+            .key("sk", AttributeValue::S("record".into()))
+            .update_expression("REMOVE categoryScope")
+            .send()
+            .await
+            .expect("remove the key");
+        assert_eq!(list("categoryReference=G-1", vec![one.id]).await.total, 6);
+        assert_eq!(store.backfill_index_keys().await.expect("backfill"), 1);
+        assert_eq!(list("categoryReference=G-1", vec![one.id]).await.total, 7);
+    }
+
+    #[tokio::test]
     async fn embedded_store_persists_across_restarts() {
         let dir = tempfile::tempdir().expect("dir");
         let groups = scope("org-a");

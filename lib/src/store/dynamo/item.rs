@@ -4,13 +4,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{Item, n, record_key, s};
-use super::plan::active_scope;
+use super::plan::{active_scope, category_scope};
 use crate::model::{Fields, Link, Record, Scope, StoreError};
 use crate::time::Timestamp;
 use crate::values::Reference;
 
 /// Attributes the store manages; a resource field may not use these names.
-pub const SYSTEM_ATTRIBUTES: [&str; 15] = [
+pub const SYSTEM_ATTRIBUTES: [&str; 16] = [
     "pk",
     "sk",
     "scope",
@@ -19,6 +19,7 @@ pub const SYSTEM_ATTRIBUTES: [&str; 15] = [
     "updatedKey",
     "nameKey",
     "activeScope",
+    "categoryScope",
     "id",
     "reference",
     "dateCreated",
@@ -48,6 +49,9 @@ pub(super) fn record_item<F: Fields>(scope: &Scope<F>, record: &Record<F>) -> Re
     item.insert("nameKey".into(), s(record.name_key()));
     if let Some(active) = record.fields.active() {
         item.insert("activeScope".into(), s(active_scope(&scope.key(), active)));
+    }
+    if let Some(group) = record.fields.category() {
+        item.insert("categoryScope".into(), s(category_scope(&scope.key(), group)));
     }
     item.insert("id".into(), n(record.id));
     item.insert("reference".into(), s(record.reference.as_str()));

@@ -33,7 +33,7 @@ use keys::{
     COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
     guard_key, id_counter_key, idempotency_key, keys_only, n, record_key, reference_data_key, s,
 };
-use plan::{Bounds, IndexRange, Plan, active_scope};
+use plan::{Bounds, IndexRange, Plan, active_scope, category_scope};
 pub use table::{TableDefinition, ensure_table};
 use transact::{Outcome, Role, outcome};
 
@@ -82,8 +82,9 @@ impl DynamoStore {
         }
     }
 
-    /// Gives every record item written before the `byLastUpdated`, `byName` and `byActive`
-    /// indexes their keys (`updatedKey`, `nameKey`, `activeScope`), so the indexes hold it: a migration, run once after
+    /// Gives every record item written before the `byLastUpdated`, `byName`, `byActive` and
+    /// `byCategory` indexes their keys (`updatedKey`, `nameKey`, `activeScope`,
+    /// `categoryScope`), so the indexes hold it: a migration, run once after
     /// deploying the indexes. Each write is conditioned on the version scanned, so it is safe to
     /// run while the API serves (an item updated meanwhile already has its keys) and to rerun.
     /// Returns how many items it wrote.
@@ -97,9 +98,11 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .filter_expression(
                     "attribute_exists(createdKey) AND (attribute_not_exists(updatedKey) OR attribute_not_exists(nameKey) \
-                     OR (attribute_exists(isActive) AND attribute_not_exists(activeScope)))",
+                     OR (attribute_exists(isActive) AND attribute_not_exists(activeScope)) \
+                     OR (attribute_type(categoryId, :number) AND attribute_not_exists(categoryScope)))",
                 )
-                .projection_expression("pk, sk, #scope, id, lastUpdated, #name, isActive, #ver")
+                .expression_attribute_values(":number", s("N"))
+                .projection_expression("pk, sk, #scope, id, lastUpdated, #name, isActive, categoryId, #ver")
                 .expression_attribute_names("#scope", "scope")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_names("#ver", "version")
@@ -138,6 +141,15 @@ impl DynamoStore {
                     }
                     _ => None,
                 };
+                let category = match (item.get("categoryId"), text("scope")) {
+                    (Some(AttributeValue::N(group)), Some(scope_key)) => {
+                        group.parse().ok().map(|group| category_scope(scope_key, group))
+                    }
+                    _ => None,
+                };
+                if category.is_some() {
+                    sets.push_str(", categoryScope = :cs");
+                }
                 let mut update = self
                     .client
                     .update_item()
@@ -153,6 +165,9 @@ impl DynamoStore {
                 }
                 if let Some(active) = active {
                     update = update.expression_attribute_values(":as", s(active));
+                }
+                if let Some(category) = category {
+                    update = update.expression_attribute_values(":cs", s(category));
                 }
                 match update.send().await {
                     Ok(_) => written += 1,
@@ -712,37 +727,39 @@ impl DynamoStore {
         &self,
         scope: &Scope<F>,
         query: &ListQuery<F>,
-        range: &IndexRange,
+        ranges: &[IndexRange],
     ) -> Result<ListPage<F>, StoreError> {
         let scope_key = scope.key();
         let (mut items_read, mut keys_read) = (0, 0);
         let mut selection = query.selection();
-        let mut start = None;
-        loop {
-            let mut request = self
-                .query(&scope_key, range, Order::Asc)
-                .set_exclusive_start_key(start);
-            if keys_only(range.index) {
-                // One `BatchGetItem` per page of keys.
-                request = request.limit(100);
-            }
-            let out = request.send().await.map_err(backend)?;
-            let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
-            let items = out.items.unwrap_or_default();
-            if keys_only(range.index) {
-                keys_read += scanned;
-                let records = self.fetch_page(&scope_key, items).await?;
-                items_read += records.len() as u64;
-                records.into_iter().for_each(|record| selection.offer(record));
-            } else {
-                items_read += scanned;
-                for item in items {
-                    selection.offer(parse_record(item)?);
+        for range in ranges {
+            let mut start = None;
+            loop {
+                let mut request = self
+                    .query(&scope_key, range, Order::Asc)
+                    .set_exclusive_start_key(start);
+                if keys_only(range.index) {
+                    // One `BatchGetItem` per page of keys.
+                    request = request.limit(100);
                 }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
+                let out = request.send().await.map_err(backend)?;
+                let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
+                let items = out.items.unwrap_or_default();
+                if keys_only(range.index) {
+                    keys_read += scanned;
+                    let records = self.fetch_page(&scope_key, items).await?;
+                    items_read += records.len() as u64;
+                    records.into_iter().for_each(|record| selection.offer(record));
+                } else {
+                    items_read += scanned;
+                    for item in items {
+                        selection.offer(parse_record(item)?);
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
             }
         }
         let (total, records, held) = selection.finish();
@@ -950,6 +967,20 @@ impl Assignments {
             Some(None) => {
                 set.names.insert("#as".into(), "activeScope".into());
                 set.removes.push("#as".into());
+            }
+            None => {}
+        }
+        match patch.fields.category() {
+            Some(Some(group)) => {
+                set.assign(
+                    "cs",
+                    "categoryScope".to_owned(),
+                    s(category_scope(scope_key, group)),
+                );
+            }
+            Some(None) => {
+                set.names.insert("#cs".into(), "categoryScope".into());
+                set.removes.push("#cs".into());
             }
             None => {}
         }
@@ -1276,7 +1307,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
         }
         match Plan::choose(query) {
             Plan::Stream(range) => self.stream(scope, query, &range).await,
-            Plan::Collect(range) => self.collect(scope, query, &range).await,
+            Plan::Collect(ranges) => self.collect(scope, query, &ranges).await,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Query plans: which index range answers a list query, and whether the range holds exactly the
 //! matching records in order (read just the page) or must be filtered and sorted in memory.
 
-use super::keys::{BY_ACTIVE, BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, BY_REFERENCE};
+use super::keys::{BY_ACTIVE, BY_CATEGORY, BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, BY_REFERENCE};
 use crate::list::{DateRange, ListQuery, Sort};
 use crate::model::{exact_reference_key, name_key_prefix, reference_key_prefix};
 
@@ -26,6 +26,8 @@ pub(super) enum Partition {
     /// The scope's records whose `isActive` is this (`activeScope`; records without it are in
     /// none).
     Active(bool),
+    /// The scope's records in this group (`categoryScope`).
+    Category(u64),
 }
 
 impl Partition {
@@ -34,6 +36,7 @@ impl Partition {
         match self {
             Partition::Scope => "scope",
             Partition::Active(_) => "activeScope",
+            Partition::Category(_) => "categoryScope",
         }
     }
 
@@ -42,6 +45,7 @@ impl Partition {
         match self {
             Partition::Scope => scope_key.to_owned(),
             Partition::Active(active) => active_scope(scope_key, active),
+            Partition::Category(group) => category_scope(scope_key, group),
         }
     }
 }
@@ -50,6 +54,15 @@ impl Partition {
 pub(super) fn active_scope(scope_key: &str, active: bool) -> String {
     format!("{scope_key}#active={active}")
 }
+
+/// The `byCategory` index's partition key: `<scope>#category=<group id>`.
+pub(super) fn category_scope(scope_key: &str, group: u64) -> String {
+    format!("{scope_key}#category={group}")
+}
+
+/// The most groups a `categoryReference` filter is read through their `byCategory` partitions
+/// for; one matching more reads the organization's records.
+pub(super) const MAX_CATEGORY_PARTITIONS: usize = 16;
 
 /// A range of sort keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +80,9 @@ pub(super) enum Plan {
     /// The index range holds exactly the matching records in the requested order: skip the
     /// offset with a count-only read and read just the page.
     Stream(IndexRange),
-    /// Read the narrowest range, then filter, sort and page in memory.
-    Collect(IndexRange),
+    /// Read the narrowest ranges (one, or a few partitions of one index), then filter, sort and
+    /// page in memory; no range at all when nothing can match.
+    Collect(Vec<IndexRange>),
 }
 
 fn whole(index: &'static str, sort_key: &'static str) -> IndexRange {
@@ -128,6 +142,29 @@ impl Plan {
             name.is_some_and(|p| p.is_pure_prefix()) && by_name.as_ref().is_some_and(|(_, whole)| *whole);
         let by_name = by_name.map(|(range, _)| range);
         let by_name_order = matches!(query.sort, Sort::Field(field) if field.name == "name");
+        let by_category: Option<Vec<IndexRange>> = query
+            .id_sets
+            .iter()
+            .find(|set| set.name == "categoryReference")
+            .filter(|set| set.ids.len() <= MAX_CATEGORY_PARTITIONS)
+            .map(|set| {
+                let mut groups = set.ids.clone();
+                groups.sort_unstable();
+                groups.dedup();
+                groups
+                    .into_iter()
+                    .map(|group| IndexRange {
+                        index: BY_CATEGORY,
+                        partition: Partition::Category(group),
+                        sort_key: "createdKey",
+                        bounds: Bounds::All,
+                    })
+                    .collect()
+            });
+        let one_category = by_category
+            .as_ref()
+            .filter(|ranges| ranges.len() == 1)
+            .and_then(|ranges| ranges.first().cloned());
         let by_active = query
             .flags
             .iter()
@@ -145,21 +182,26 @@ impl Plan {
             (Sort::DateCreated, 0) => Some(whole(BY_DATE_CREATED, "createdKey")),
             (Sort::LastUpdated, 0) => Some(whole(BY_LAST_UPDATED, "updatedKey")),
             (Sort::Reference, 0) => Some(whole(BY_REFERENCE, "referenceKey")),
-            (Sort::DateCreated, 1) => by_date.clone().or_else(|| by_active.clone()),
+            (Sort::DateCreated, 1) => by_date
+                .clone()
+                .or_else(|| by_active.clone())
+                .or_else(|| one_category.clone()),
             (Sort::LastUpdated, 1) => by_update.clone(),
             (Sort::Reference, 1) if exact_range => by_reference.clone(),
             _ => None,
         };
         match streamed {
             Some(range) => Plan::Stream(range),
-            None => Plan::Collect(
-                by_reference
-                    .or(by_name)
-                    .or(by_date)
-                    .or(by_update)
-                    .or(by_active)
-                    .unwrap_or_else(|| whole(BY_DATE_CREATED, "createdKey")),
-            ),
+            None => Plan::Collect(match (by_reference.or(by_name), by_category) {
+                (Some(range), _) => vec![range],
+                (None, Some(partitions)) => partitions,
+                (None, None) => vec![
+                    by_date
+                        .or(by_update)
+                        .or(by_active)
+                        .unwrap_or_else(|| whole(BY_DATE_CREATED, "createdKey")),
+                ],
+            }),
         }
     }
 }
@@ -259,23 +301,27 @@ mod tests {
     fn anything_else_reads_the_narrowest_range_and_filters() {
         assert_eq!(
             plan("reference=Ref-6"),
-            Plan::Collect(range(
+            Plan::Collect(vec![range(
                 BY_REFERENCE,
                 "referenceKey",
                 Bounds::Prefix("ref-6\0\0".into())
-            ))
+            )])
         );
         assert_eq!(
             plan("reference=Ref*6&sort=reference"),
-            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix("ref".into())))
+            Plan::Collect(vec![range(
+                BY_REFERENCE,
+                "referenceKey",
+                Bounds::Prefix("ref".into())
+            )])
         );
         assert_eq!(
             plan("sort=name&dateCreated_gt=2016-08-15T00:00:00Z"),
-            Plan::Collect(range(
+            Plan::Collect(vec![range(
                 BY_DATE_CREATED,
                 "createdKey",
                 Bounds::From("2016-08-15T00:00:01Z#".into())
-            ))
+            )])
         );
         assert_eq!(
             plan("sort=reference&reference=m%23*"),
@@ -285,55 +331,63 @@ mod tests {
         let cut = "\u{1F600}".repeat(250);
         assert_eq!(
             plan(&format!("sort=reference&reference={long}*")),
-            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut.clone())))
+            Plan::Collect(vec![range(
+                BY_REFERENCE,
+                "referenceKey",
+                Bounds::Prefix(cut.clone())
+            )])
         );
         assert_eq!(
             plan(&format!("reference={long}")),
-            Plan::Collect(range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut)))
+            Plan::Collect(vec![range(BY_REFERENCE, "referenceKey", Bounds::Prefix(cut))])
         );
         assert_eq!(
             plan("lastUpdated_lte=2016-08-15T00:00:00Z&name=*a"),
-            Plan::Collect(range(
+            Plan::Collect(vec![range(
                 BY_LAST_UPDATED,
                 "updatedKey",
                 Bounds::To("2016-08-15T00:00:00Z$".into())
-            ))
+            )])
         );
         assert_eq!(
             plan("lastUpdated_lte=2016-08-15T00:00:00Z&dateCreated_gte=2016-01-01T00:00:00Z"),
-            Plan::Collect(range(
+            Plan::Collect(vec![range(
                 BY_DATE_CREATED,
                 "createdKey",
                 Bounds::From("2016-01-01T00:00:00Z#".into())
-            ))
+            )])
         );
         assert_eq!(
             plan("name=Al*"),
-            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+            Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
         );
         assert_eq!(
             plan("name=ALPHA&sort=name"),
-            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("alpha\0\0".into())))
+            Plan::Collect(vec![range(
+                BY_NAME,
+                "nameKey",
+                Bounds::Prefix("alpha\0\0".into())
+            )])
         );
         assert_eq!(
             plan("sort=name&name=al*&dateCreated_gt=2016-08-15T00:00:00Z"),
-            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+            Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
         );
         assert_eq!(
             plan("name=*a*"),
-            Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
+            Plan::Collect(vec![whole(BY_DATE_CREATED, "createdKey")])
         );
         assert_eq!(
             plan("reference=*x"),
-            Plan::Collect(whole(BY_DATE_CREATED, "createdKey"))
+            Plan::Collect(vec![whole(BY_DATE_CREATED, "createdKey")])
         );
         assert_eq!(
             plan("sort=dateCreated&dateCreated_lte=2016-08-15T00:00:00Z&name=*a"),
-            Plan::Collect(range(
+            Plan::Collect(vec![range(
                 BY_DATE_CREATED,
                 "createdKey",
                 Bounds::To("2016-08-15T00:00:00Z$".into())
-            ))
+            )])
         );
     }
 
@@ -351,14 +405,62 @@ mod tests {
         };
         assert_eq!(plan("isActive=false&offset=10"), Plan::Stream(active(false)));
         assert_eq!(plan("isActive=TRUE&order=desc"), Plan::Stream(active(true)));
-        assert_eq!(plan("isActive=true&sort=name"), Plan::Collect(active(true)));
+        assert_eq!(plan("isActive=true&sort=name"), Plan::Collect(vec![active(true)]));
         assert_eq!(
             plan("isActive=false&name=al*"),
-            Plan::Collect(range(BY_NAME, "nameKey", Bounds::Prefix("al".into())))
+            Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
         );
         assert_eq!(
             Partition::Active(true).key("org#customer"),
             "org#customer#active=true"
+        );
+    }
+
+    #[test]
+    fn a_category_filter_reads_its_groups_partitions() {
+        use crate::customers::{CustomerFields, LIST_SPEC as CUSTOMERS};
+        use crate::list::IdSet;
+        let plan = |text: &str, groups: &[u64]| {
+            let mut query = ListQuery::<CustomerFields>::parse(&CUSTOMERS, text).expect("valid query");
+            query.take_linked("categoryReference").expect("a category filter");
+            query.id_sets.push(IdSet {
+                name: "categoryReference",
+                id: |c| c.category_id,
+                ids: groups.to_vec(),
+            });
+            Plan::choose(&query)
+        };
+        let group = |id: u64| IndexRange {
+            index: BY_CATEGORY,
+            partition: Partition::Category(id),
+            sort_key: "createdKey",
+            bounds: Bounds::All,
+        };
+        assert_eq!(
+            plan("categoryReference=x*&offset=5", &[7]),
+            Plan::Stream(group(7))
+        );
+        assert_eq!(
+            plan("categoryReference=x*", &[9, 7, 9]),
+            Plan::Collect(vec![group(7), group(9)])
+        );
+        assert_eq!(
+            plan("categoryReference=x*&sort=name", &[7]),
+            Plan::Collect(vec![group(7)])
+        );
+        assert_eq!(plan("categoryReference=nothing", &[]), Plan::Collect(Vec::new()));
+        let many: Vec<u64> = (1..=17).collect();
+        assert_eq!(
+            plan("categoryReference=*", &many),
+            Plan::Collect(vec![whole(BY_DATE_CREATED, "createdKey")])
+        );
+        assert_eq!(
+            plan("categoryReference=x*&name=al*", &[7]),
+            Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
+        );
+        assert_eq!(
+            Partition::Category(7).key("org#customer"),
+            "org#customer#category=7"
         );
     }
 }

@@ -214,7 +214,8 @@ mod tests {
                 "byReference",
                 "byLastUpdated",
                 "byName",
-                "byActive"
+                "byActive",
+                "byCategory"
             ]
         );
         for index in &definition.global_secondary_indexes {
