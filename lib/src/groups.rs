@@ -258,6 +258,7 @@ impl<'a> Groups<'a> {
         tracing::info!(
             resource = "customerGroups",
             items_read = page.items_read,
+            keys_read = page.keys_read,
             total = page.total,
             returned = page.records.len(),
             "list"

@@ -161,6 +161,12 @@ pub fn key_part(text: &str, limit: usize) -> (String, bool) {
     (part.to_owned(), false)
 }
 
+/// The text a [`key_part`] holds (its escaping undone), and whether it may have been cut (then
+/// it holds only the text's start).
+pub fn key_part_text(part: &str, limit: usize) -> (String, bool) {
+    (part.replace("\0\u{1}", "\0"), part.len() + 8 > limit)
+}
+
 /// The most bytes of each of a name's two forms (lower-cased, as written) a name key holds:
 /// with the two end marks and the id, a key stays within DynamoDB's 1,024 bytes.
 pub const NAME_KEY_PART_BYTES: usize = 500;

@@ -512,6 +512,13 @@ pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
         "lastUpdated_gt=2016-12-31T00:00:00Z",
         "lastUpdated_lt=2016-12-31T00:00:00Z&sort=name&max=5",
         "name=alpha&reference=ref*&sort=dateCreated&order=desc",
+        "name=*a*&sort=lastUpdated&order=desc&max=3&offset=1",
+        "reference=*6*&sort=name",
+        "reference=*F*&name=*a*&sort=reference&order=desc",
+        "name=*e*&sort=description&max=2",
+        "reference=*-6&max=1&offset=1",
+        "name=*T*&sort=id&order=desc&offset=1",
+        "name=*a*&max=0",
     ];
     for text in queries {
         let q = query(text);
@@ -567,6 +574,10 @@ pub async fn names_order_and_match_alike_everywhere(store: &Arc<dyn Store>) {
         "name=alpha*".to_owned(),
         format!("name={long}*&sort=name"),
         format!("name=a{long}&sort=name&order=desc"),
+        "name=*b".to_owned(),
+        "name=*a&sort=name&order=desc".to_owned(),
+        format!("name=*{long}*&max=2"),
+        "name=*LPH*&sort=id".to_owned(),
     ] {
         let q = query(&text);
         let (total, expected) = oracle(&q, &records);
@@ -708,6 +719,8 @@ pub async fn cursor_pages_walk_every_record_once(store: &Arc<dyn Store>) {
         "sort=id&order=desc",
         "dateCreated_gte=2016-08-15T14:52:48Z",
         "name=*a*&sort=name",
+        "name=*a*",
+        "reference=*f*&order=desc&sort=lastUpdated",
         "reference=ref*&sort=reference",
     ] {
         let expected: Vec<u64> = oracle(&query(base), &records).1.iter().map(|r| r.id).collect();

@@ -669,6 +669,7 @@ impl<'a> Customers<'a> {
         tracing::info!(
             resource = "customers",
             items_read = page.items_read + extra_reads,
+            keys_read = page.keys_read,
             total = page.total,
             returned = page.records.len(),
             "list"

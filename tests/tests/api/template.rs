@@ -169,6 +169,15 @@ fn the_table_is_the_one_in_infra() {
             deployed["Projection"]["ProjectionType"].as_str(),
             Some(wanted.projection.projection_type.as_str())
         );
+        let included: Vec<String> = deployed["Projection"]["NonKeyAttributes"]
+            .as_vec()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(included, wanted.projection.non_key_attributes);
     }
     assert_eq!(table["BillingMode"].as_str(), Some(infra.billing_mode.as_str()));
     let ttl = &infra.time_to_live_specification;

@@ -40,8 +40,9 @@ pub(super) const BY_ACTIVE: &str = "byActive";
 /// `<scope>#category=<group id>`, `createdKey`); customers without a group are not in it.
 pub(super) const BY_CATEGORY: &str = "byCategory";
 
-/// The indexes projecting keys only (the table's key, the index's key): a page read there is
-/// fetched from the table by key, and counting their ranges reads keys, not whole items.
+/// The indexes projecting keys only (the table's key, the index's key; `byName` also the
+/// `referenceKey`): a page read there is fetched from the table by key, and counting their
+/// ranges reads keys, not whole items.
 pub(super) const KEYS_ONLY: [&str; 3] = [BY_NAME, BY_ACTIVE, BY_CATEGORY];
 
 /// Whether `index` projects keys only.

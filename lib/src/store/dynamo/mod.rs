@@ -30,10 +30,11 @@ use tokio::sync::Mutex;
 pub use item::SYSTEM_ATTRIBUTES;
 use item::{links_attribute, number, parse_record, patch_attributes, record_item};
 use keys::{
-    COUNT_SHARDS, Item, count_key, count_partition, dependent_shards, dependents_key, dependents_partition,
-    guard_key, id_counter_key, idempotency_key, keys_only, n, record_key, reference_data_key, s,
+    BY_DATE_CREATED, BY_LAST_UPDATED, BY_NAME, COUNT_SHARDS, Item, count_key, count_partition,
+    dependent_shards, dependents_key, dependents_partition, guard_key, id_counter_key, idempotency_key,
+    keys_only, n, record_key, reference_data_key, s,
 };
-use plan::{Bounds, IndexRange, Plan, active_scope, category_scope};
+use plan::{Bounds, IndexRange, Plan, active_scope, category_scope, whole};
 pub use table::{TableDefinition, ensure_table};
 use transact::{Outcome, Role, outcome};
 
@@ -41,15 +42,15 @@ use super::{ListPage, RecordStore};
 use crate::idempotency::{
     Claim, Entry, Fingerprint, IdempotencyKey, IdempotencyStore, STALE_CLAIM_SECONDS, StoredResponse,
 };
-use crate::list::{ListQuery, Order};
+use crate::list::{ListQuery, Order, Pattern, Sort};
 use crate::model::{
-    Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError,
-    link_changes, name_key, reference_key, scope_key, time_key,
+    Check, Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, REFERENCE_KEY_BYTES, Record, Scope,
+    StoreError, link_changes, name_key, reference_key, scope_key, time_key,
 };
 use crate::reference_data::{ReferenceData, ReferenceDataStore};
 use crate::retry::{Retries, WRITE_BUDGET};
 use crate::time::Timestamp;
-use crate::values::Reference;
+use crate::values::{NAME_KEY_PART_BYTES, Reference, key_part_text};
 
 /// The DynamoDB store.
 pub struct DynamoStore {
@@ -772,6 +773,163 @@ impl DynamoStore {
         })
     }
 
+    /// [`Plan::Narrow`]: reads the scope's `byName` entries (its keys, the name and the
+    /// lower-cased reference: a few hundred bytes each), matches the wildcards on them, then
+    /// reads only what the page needs: the page itself when the order is in the entries (name,
+    /// reference, id); else the matches, or the order's index until the page is full, whichever
+    /// reads fewer items (at most √(need × scope) items, need = offset + max).
+    async fn narrow<F: Fields>(
+        &self,
+        scope: &Scope<F>,
+        query: &ListQuery<F>,
+    ) -> Result<ListPage<F>, StoreError> {
+        let scope_key = scope.key();
+        let (mut items_read, mut keys_read) = (0u64, 0u64);
+        let entries = whole(BY_NAME, "nameKey");
+        let need = query.offset.saturating_add(query.max);
+        let mut matches: Vec<(String, u64)> = Vec::new();
+        let mut undecided: Vec<u64> = Vec::new();
+        let mut scanned = 0u64;
+        // With the order in the entries, a cursor's position is too.
+        let in_entries = matches!(query.sort, Sort::Id | Sort::Reference) || is_name_sort(query);
+        let mut start = None;
+        loop {
+            let out = self
+                .query(&scope_key, &entries, Order::Asc)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            keys_read += u64::try_from(out.scanned_count()).unwrap_or(0);
+            for item in out.items.unwrap_or_default() {
+                scanned += 1;
+                let Some(entry) = NarrowEntry::read(&item) else {
+                    continue;
+                };
+                let after = query.after.as_ref().is_none_or(|after| match query.order {
+                    Order::Asc => entry.key(query) > after.key,
+                    Order::Desc => entry.key(query) < after.key,
+                });
+                match entry.matches(query) {
+                    _ if in_entries && !after => {}
+                    Some(false) => {}
+                    Some(true) if in_entries => matches.push((entry.key(query), entry.id)),
+                    Some(true) => matches.push((String::new(), entry.id)),
+                    None => undecided.push(entry.id),
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        // Entries that hold only the start of a long name or reference are decided on the record.
+        for record in self.batch_records::<F>(&scope_key, &undecided, false).await? {
+            items_read += 1;
+            let after = query
+                .after
+                .as_ref()
+                .is_none_or(|a| !in_entries || a.admits(&record, query.order));
+            if query.matches(&record) && after {
+                matches.push((narrow_key(query, &record), record.id));
+            }
+        }
+        let total = matches.len() as u64;
+        let (records, held) = if query.max == 0 {
+            (Vec::new(), 0)
+        } else if in_entries {
+            matches.sort_unstable_by(|a, b| match query.order {
+                Order::Asc => a.cmp(b),
+                Order::Desc => b.cmp(a),
+            });
+            let page: Vec<u64> = matches
+                .iter()
+                .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(query.max).unwrap_or(usize::MAX))
+                .map(|(_, id)| *id)
+                .collect();
+            let mut found: HashMap<u64, Record<F>> = self
+                .batch_records(&scope_key, &page, false)
+                .await?
+                .into_iter()
+                .map(|record| (record.id, record))
+                .collect();
+            items_read += found.len() as u64;
+            let records: Vec<Record<F>> = page.iter().filter_map(|id| found.remove(id)).collect();
+            let held = records.len();
+            (records, held)
+        } else if total.saturating_mul(total) <= need.saturating_mul(scanned)
+            || !matches!(query.sort, Sort::DateCreated | Sort::LastUpdated)
+        {
+            let ids: Vec<u64> = matches.iter().map(|(_, id)| *id).collect();
+            let mut selection = query.selection();
+            for chunk in ids.chunks(100) {
+                let records = self.batch_records::<F>(&scope_key, chunk, false).await?;
+                items_read += records.len() as u64;
+                records.into_iter().for_each(|record| selection.offer(record));
+            }
+            let (_, records, held) = selection.finish();
+            (records, held)
+        } else {
+            let order = match query.sort {
+                Sort::LastUpdated => whole(BY_LAST_UPDATED, "updatedKey"),
+                _ => whole(BY_DATE_CREATED, "createdKey"),
+            };
+            let (mut skipped, mut records) = (0u64, Vec::new());
+            // About one match in `scanned / total` records: ask for what the rest of the page needs.
+            let spread = scanned.div_ceil(total.max(1)).max(1);
+            let mut start = query
+                .after
+                .as_ref()
+                .map(|after| start_key(&scope_key, &order, &after.key));
+            'pages: loop {
+                let wanted = need
+                    .saturating_sub(skipped + records.len() as u64)
+                    .saturating_mul(spread);
+                let out = self
+                    .query(&scope_key, &order, query.order)
+                    .set_exclusive_start_key(start)
+                    .limit(i32::try_from(wanted.clamp(1, 1000)).unwrap_or(1000))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                items_read += u64::try_from(out.scanned_count()).unwrap_or(0);
+                for item in out.items.unwrap_or_default() {
+                    let record = parse_record::<F>(item)?;
+                    if !query.matches(&record)
+                        || query
+                            .after
+                            .as_ref()
+                            .is_some_and(|a| !a.admits(&record, query.order))
+                    {
+                        continue;
+                    }
+                    if skipped < query.offset {
+                        skipped += 1;
+                    } else {
+                        records.push(record);
+                    }
+                    if records.len() as u64 >= query.max {
+                        break 'pages;
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+            let held = records.len();
+            (records, held)
+        };
+        Ok(ListPage {
+            total,
+            records,
+            items_read,
+            keys_read,
+            held: held as u64,
+        })
+    }
+
     /// The partial update of `id` without a transaction: no rename, no relink, nothing to check
     /// but the record's own version (when `set` is conditioned on one).
     async fn update_in_place<F: Fields>(
@@ -881,6 +1039,89 @@ impl DynamoStore {
 
 /// The record exists at `version = :ver` (for 0, also with no version at all: records written
 /// before versions existed). Its users set `#ver` and `:ver`.
+/// A `byName` entry: what [`Plan::Narrow`] matches wildcards on.
+struct NarrowEntry {
+    id: u64,
+    name_key: String,
+    /// The name as written, and whether the key holds only its start.
+    name: (String, bool),
+    reference_key: String,
+    /// The lower-cased reference, and whether the key holds only its start.
+    reference: (String, bool),
+}
+
+impl NarrowEntry {
+    fn read(item: &Item) -> Option<Self> {
+        let text = |name: &str| match item.get(name) {
+            Some(AttributeValue::S(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let (name_key, reference_key) = (text("nameKey")?, text("referenceKey")?);
+        let mut name_parts = name_key.split("\0\0");
+        let exact = name_parts.nth(1)?;
+        let reference = reference_key.split("\0\0").next()?;
+        Some(NarrowEntry {
+            id: item_id(item)?,
+            name: key_part_text(exact, NAME_KEY_PART_BYTES),
+            reference: key_part_text(reference, REFERENCE_KEY_BYTES),
+            name_key,
+            reference_key,
+        })
+    }
+
+    /// Whether the record matches the query's wildcards (`None`: the entry cannot tell).
+    fn matches<F>(&self, query: &ListQuery<F>) -> Option<bool> {
+        let decide = |(text, cut): &(String, bool), pattern: &Pattern| match pattern.matches(text) {
+            true => Some(true),
+            false if *cut => None,
+            false => Some(false),
+        };
+        let mut verdict = Some(true);
+        if let Some(pattern) = &query.reference {
+            verdict = and(verdict, decide(&self.reference, pattern));
+        }
+        for (_, pattern) in &query.text {
+            verdict = and(verdict, decide(&self.name, pattern));
+        }
+        // A wildcard matching a cut text may fail on the rest of it.
+        if verdict == Some(true) && (self.name.1 || self.reference.1) {
+            return None;
+        }
+        verdict
+    }
+
+    /// The record's sort key in the query's order, for the sorts the entry holds.
+    fn key<F>(&self, query: &ListQuery<F>) -> String {
+        match query.sort {
+            Sort::Reference => self.reference_key.clone(),
+            Sort::Id => format!("{:020}", self.id),
+            _ => self.name_key.clone(),
+        }
+    }
+}
+
+/// Both verdicts: false if either is, unknown if either is and neither is false.
+fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+/// What [`NarrowEntry::key`] gives, from the record.
+fn narrow_key<F: Fields>(query: &ListQuery<F>, record: &Record<F>) -> String {
+    match query.sort {
+        Sort::Reference => record.reference_key(),
+        Sort::Id => format!("{:020}", record.id),
+        _ => record.name_key(),
+    }
+}
+
+fn is_name_sort<F>(query: &ListQuery<F>) -> bool {
+    matches!(query.sort, Sort::Field(field) if field.name == "name")
+}
+
 /// Where reads counted on `range` are tallied: keys on a keys-only index, else items.
 fn counted_in<'a>(range: &IndexRange, items: &'a mut u64, keys: &'a mut u64) -> &'a mut u64 {
     if keys_only(range.index) { keys } else { items }
@@ -1308,6 +1549,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
         match Plan::choose(query) {
             Plan::Stream(range) => self.stream(scope, query, &range).await,
             Plan::Collect(ranges) => self.collect(scope, query, &ranges).await,
+            Plan::Narrow => self.narrow(scope, query).await,
         }
     }
 }

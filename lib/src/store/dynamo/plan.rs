@@ -83,9 +83,13 @@ pub(super) enum Plan {
     /// Read the narrowest ranges (one, or a few partitions of one index), then filter, sort and
     /// page in memory; no range at all when nothing can match.
     Collect(Vec<IndexRange>),
+    /// The only filters are name or reference wildcards no range serves (`*ab*`): match them on
+    /// the scope's narrow `byName` entries (keys, name, lower-cased reference), then read only
+    /// what the page needs.
+    Narrow,
 }
 
-fn whole(index: &'static str, sort_key: &'static str) -> IndexRange {
+pub(super) fn whole(index: &'static str, sort_key: &'static str) -> IndexRange {
     IndexRange {
         index,
         partition: Partition::Scope,
@@ -190,8 +194,17 @@ impl Plan {
             (Sort::Reference, 1) if exact_range => by_reference.clone(),
             _ => None,
         };
+        let only_wildcards = query.flags.is_empty()
+            && query.id_sets.is_empty()
+            && query.linked.is_empty()
+            && query.date_created.is_unbounded()
+            && query.last_updated.is_unbounded()
+            && query.text.iter().all(|(field, _)| field.name == "name")
+            && (query.reference.is_some() || !query.text.is_empty());
+        let no_range = by_reference.is_none() && by_name.is_none() && by_category.is_none();
         match streamed {
             Some(range) => Plan::Stream(range),
+            None if only_wildcards && no_range => Plan::Narrow,
             None => Plan::Collect(match (by_reference.or(by_name), by_category) {
                 (Some(range), _) => vec![range],
                 (None, Some(partitions)) => partitions,
@@ -373,12 +386,21 @@ mod tests {
             plan("sort=name&name=al*&dateCreated_gt=2016-08-15T00:00:00Z"),
             Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
         );
+        assert_eq!(plan("name=*a*"), Plan::Narrow);
         assert_eq!(
-            plan("name=*a*"),
-            Plan::Collect(vec![whole(BY_DATE_CREATED, "createdKey")])
+            plan("reference=*x&name=*a*&sort=lastUpdated&offset=5"),
+            Plan::Narrow
         );
         assert_eq!(
-            plan("reference=*x"),
+            plan("name=*a*&dateCreated_gte=2016-08-15T00:00:00Z&sort=description"),
+            Plan::Collect(vec![range(
+                BY_DATE_CREATED,
+                "createdKey",
+                Bounds::From("2016-08-15T00:00:00Z#".into())
+            )])
+        );
+        assert_eq!(
+            plan("sort=description"),
             Plan::Collect(vec![whole(BY_DATE_CREATED, "createdKey")])
         );
         assert_eq!(

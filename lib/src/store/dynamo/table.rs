@@ -78,6 +78,9 @@ pub struct IndexJson {
 pub struct ProjectionJson {
     /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
     pub projection_type: String,
+    /// With `INCLUDE`: the attributes projected beside the keys.
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
 }
 
 impl TableDefinition {
@@ -124,6 +127,9 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
+                        .set_non_key_attributes(
+                            Some(index.projection.non_key_attributes.clone()).filter(|a| !a.is_empty()),
+                        )
                         .build(),
                 )
                 .build()
@@ -220,7 +226,7 @@ mod tests {
         );
         for index in &definition.global_secondary_indexes {
             assert_eq!(
-                index.projection.projection_type == "KEYS_ONLY",
+                index.projection.projection_type != "ALL",
                 super::super::keys::keys_only(&index.index_name),
                 "the adapter reads {} as infra/table.json projects it",
                 index.index_name
