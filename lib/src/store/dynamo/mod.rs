@@ -787,7 +787,9 @@ impl DynamoStore {
         let (mut items_read, mut keys_read) = (0u64, 0u64);
         let entries = whole(BY_NAME, "nameKey");
         let need = query.offset.saturating_add(query.max);
-        let mut matches: Vec<(String, u64)> = Vec::new();
+        // By name, reference or id: the first `need` matches' keys (a bounded selection); else
+        // every match's id, fetched if there are few.
+        let mut matches = NarrowMatches::new(query, need);
         let mut undecided: Vec<u64> = Vec::new();
         let mut scanned = 0u64;
         // With the order in the entries, a cursor's position is too.
@@ -813,8 +815,8 @@ impl DynamoStore {
                 match entry.matches(query) {
                     _ if in_entries && !after => {}
                     Some(false) => {}
-                    Some(true) if in_entries => matches.push((entry.key(query), entry.id)),
-                    Some(true) => matches.push((String::new(), entry.id)),
+                    Some(true) if in_entries => matches.offer(entry.key(query), entry.id),
+                    Some(true) => matches.offer(String::new(), entry.id),
                     None => undecided.push(entry.id),
                 }
             }
@@ -831,17 +833,14 @@ impl DynamoStore {
                 .as_ref()
                 .is_none_or(|a| !in_entries || a.admits(&record, query.order));
             if query.matches(&record) && after {
-                matches.push((narrow_key(query, &record), record.id));
+                matches.offer(narrow_key(query, &record), record.id);
             }
         }
-        let total = matches.len() as u64;
+        let total = matches.total;
+        let matches = matches.finish();
         let (records, held) = if query.max == 0 {
             (Vec::new(), 0)
         } else if in_entries {
-            matches.sort_unstable_by(|a, b| match query.order {
-                Order::Asc => a.cmp(b),
-                Order::Desc => b.cmp(a),
-            });
             let page: Vec<u64> = matches
                 .iter()
                 .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
@@ -1097,6 +1096,57 @@ impl NarrowEntry {
             Sort::Id => format!("{:020}", self.id),
             _ => self.name_key.clone(),
         }
+    }
+}
+
+/// The matches of a narrow read: every one counted; by name, reference or id the first `need`
+/// in the query's order kept (at most twice that at any moment), else every id.
+struct NarrowMatches {
+    order: Order,
+    need: usize,
+    bounded: bool,
+    kept: Vec<(String, u64)>,
+    total: u64,
+}
+
+impl NarrowMatches {
+    fn new<F>(query: &ListQuery<F>, need: u64) -> Self {
+        NarrowMatches {
+            order: query.order,
+            need: usize::try_from(need).unwrap_or(usize::MAX),
+            bounded: matches!(query.sort, Sort::Id | Sort::Reference) || is_name_sort(query),
+            kept: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn offer(&mut self, key: String, id: u64) {
+        self.total += 1;
+        self.kept.push((key, id));
+        if self.bounded && self.kept.len() >= self.need.saturating_mul(2).max(64) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        let order = self.order;
+        let compare = move |a: &(String, u64), b: &(String, u64)| match order {
+            Order::Asc => a.cmp(b),
+            Order::Desc => b.cmp(a),
+        };
+        if self.kept.len() > self.need && self.need > 0 {
+            self.kept.select_nth_unstable_by(self.need - 1, compare);
+        }
+        self.kept.truncate(self.need);
+        self.kept.sort_unstable_by(compare);
+    }
+
+    /// The kept matches, in the query's order when bounded.
+    fn finish(mut self) -> Vec<(String, u64)> {
+        if self.bounded {
+            self.trim();
+        }
+        self.kept
     }
 }
 
