@@ -72,7 +72,7 @@ fn query(text: &str) -> ListQuery<GroupFields> {
 }
 
 /// What `q` answers on `records`, by definition: every match, sorted whole, then the page.
-fn oracle(q: &ListQuery<GroupFields>, records: &[Record<GroupFields>]) -> (u64, Vec<Record<GroupFields>>) {
+fn oracle<F: Clone>(q: &ListQuery<F>, records: &[Record<F>]) -> (u64, Vec<Record<F>>) {
     let mut matching: Vec<_> = records.iter().filter(|r| q.matches(r)).cloned().collect();
     matching.sort_by(|a, b| q.compare(a, b));
     let total = matching.len() as u64;
@@ -519,6 +519,10 @@ pub async fn list_matches_the_in_memory_oracle(store: &Arc<dyn Store>) {
         "reference=*-6&max=1&offset=1",
         "name=*T*&sort=id&order=desc&offset=1",
         "name=*a*&max=0",
+        "reference=*%231*",
+        "name=*PSIL*&sort=name&order=desc",
+        "name=*%C3%89*",
+        "reference=*B*&name=*%C3%A9*&sort=id",
     ];
     for text in queries {
         let q = query(text);
@@ -757,6 +761,82 @@ pub async fn cursor_pages_walk_every_record_once(store: &Arc<dyn Store>) {
             previous = links.previous;
         }
         assert_eq!(back.concat(), expected, "backward through `{base}`");
+    }
+}
+
+/// `categoryReference` filters (resolved to the matching groups' ids, as the customers resource
+/// does) answer what the oracle answers: one group, several, none, with sorts, offsets, cursors'
+/// positions and other filters.
+pub async fn category_filters_match_the_oracle(store: &Arc<dyn Store>) {
+    use customer_api::customers::LIST_SPEC as CUSTOMERS;
+    use customer_api::list::IdSet;
+    let groups = groups("org-a");
+    let mut group_ids = Vec::new();
+    for (i, reference) in ["jewelry", "Jewels", "home"].iter().enumerate() {
+        let created = format!("2016-08-15T10:00:0{i}Z");
+        group_ids.push(
+            store
+                .create(&groups, draft(reference, "g", &created))
+                .await
+                .expect("group")
+                .id,
+        );
+    }
+    let customers = customers("org-a");
+    let mut records = Vec::new();
+    for i in 0..30u64 {
+        let name_text = ["Élise", "élan", "Bob", "bob#1", "ZOÉ"][i as usize % 5];
+        let draft = Draft {
+            reference: reference(&format!("K-{i:02}")),
+            fields: CustomerFields {
+                name: Some(name(&format!("{name_text} {}", i % 7))),
+                category_id: (i % 4 != 3).then(|| group_ids[i as usize % 3]),
+                is_active: Some(i % 2 == 0),
+                ..CustomerFields::default()
+            },
+            now: at(&format!("2016-08-15T14:{:02}:{:02}Z", i % 3, 59 - i)),
+        };
+        records.push(store.create(&customers, draft).await.expect("customer"));
+    }
+    let elsewhere = customer("K-00", Some(group_ids[0]), None);
+    store
+        .create(
+            &self::customers("org-b"),
+            Draft {
+                fields: CustomerFields {
+                    category_id: None,
+                    ..elsewhere.fields
+                },
+                ..elsewhere
+            },
+        )
+        .await
+        .expect("another tenant");
+    for (text, matching) in [
+        ("categoryReference=jewelry", vec![0]),
+        ("categoryReference=jewelry&offset=3&max=4&order=desc", vec![0]),
+        ("categoryReference=jew*&sort=name", vec![0, 1]),
+        (
+            "categoryReference=jew*&sort=name&order=desc&max=5&offset=2",
+            vec![0, 1],
+        ),
+        ("categoryReference=*e*&isActive=true", vec![0, 1, 2]),
+        ("categoryReference=*&name=*LAN*", vec![0, 1, 2]),
+        ("categoryReference=home&name=bob*&sort=reference", vec![2]),
+        ("categoryReference=nothing", vec![]),
+    ] {
+        let mut q = ListQuery::parse(&CUSTOMERS, text).expect("valid query");
+        q.take_linked("categoryReference").expect("a category filter");
+        q.id_sets.push(IdSet {
+            name: "categoryReference",
+            id: |c| c.category_id,
+            ids: matching.iter().map(|at: &usize| group_ids[*at]).collect(),
+        });
+        let (total, expected) = oracle(&q, &records);
+        let page = store.list(&customers, &q).await.expect("list");
+        let ids = |rs: &[Record<CustomerFields>]| rs.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(&page.records), ids(&expected), "records of `{text}`");
+        assert_eq!(page.total, total, "total of `{text}`");
     }
 }
 

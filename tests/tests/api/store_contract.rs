@@ -18,6 +18,7 @@ api_tests::on_both_stores!(
     names_order_and_match_alike_everywhere,
     paging_visits_each_record_once,
     cursor_pages_walk_every_record_once,
+    category_filters_match_the_oracle,
     links_count_dependents_and_block_deletes,
     link_to_a_missing_record_is_refused_without_trace,
     concurrent_relinks_keep_counts_exact,
