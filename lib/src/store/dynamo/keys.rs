@@ -43,7 +43,7 @@ pub(super) const BY_CATEGORY: &str = "byCategory";
 /// The indexes projecting keys only (the table's key, the index's key; `byName` also the
 /// `referenceKey`): a page read there is fetched from the table by key, and counting their
 /// ranges reads keys, not whole items.
-pub(super) const KEYS_ONLY: [&str; 3] = [BY_NAME, BY_ACTIVE, BY_CATEGORY];
+pub(super) const KEYS_ONLY: [&str; 4] = [BY_LAST_UPDATED, BY_NAME, BY_ACTIVE, BY_CATEGORY];
 
 /// Whether `index` projects keys only.
 pub(super) fn keys_only(index: &str) -> bool {

@@ -892,9 +892,18 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(backend)?;
-                items_read += u64::try_from(out.scanned_count()).unwrap_or(0);
-                for item in out.items.unwrap_or_default() {
-                    let record = parse_record::<F>(item)?;
+                let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
+                let items = out.items.unwrap_or_default();
+                let batch: Vec<Record<F>> = if keys_only(order.index) {
+                    keys_read += scanned;
+                    let fetched = self.fetch_page(&scope_key, items).await?;
+                    items_read += fetched.len() as u64;
+                    fetched
+                } else {
+                    items_read += scanned;
+                    items.into_iter().map(parse_record).collect::<Result<_, _>>()?
+                };
+                for record in batch {
                     if !query.matches(&record)
                         || query
                             .after

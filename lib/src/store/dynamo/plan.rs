@@ -83,9 +83,9 @@ pub(super) enum Plan {
     /// Read the narrowest ranges (one, or a few partitions of one index), then filter, sort and
     /// page in memory; no range at all when nothing can match.
     Collect(Vec<IndexRange>),
-    /// The only filters are name or reference wildcards no range serves (`*ab*`): match them on
-    /// the scope's narrow `byName` entries (keys, name, lower-cased reference), then read only
-    /// what the page needs.
+    /// The only filters are name or reference wildcards no range serves (`*ab*`), or none with
+    /// `sort=id`: match them on the scope's narrow `byName` entries (keys, name, lower-cased
+    /// reference), then read only what the page needs.
     Narrow,
 }
 
@@ -200,7 +200,7 @@ impl Plan {
             && query.date_created.is_unbounded()
             && query.last_updated.is_unbounded()
             && query.text.iter().all(|(field, _)| field.name == "name")
-            && (query.reference.is_some() || !query.text.is_empty());
+            && (query.reference.is_some() || !query.text.is_empty() || query.sort == Sort::Id);
         let no_range = by_reference.is_none() && by_name.is_none() && by_category.is_none();
         match streamed {
             Some(range) => Plan::Stream(range),
@@ -387,6 +387,11 @@ mod tests {
             Plan::Collect(vec![range(BY_NAME, "nameKey", Bounds::Prefix("al".into()))])
         );
         assert_eq!(plan("name=*a*"), Plan::Narrow);
+        assert_eq!(
+            plan("sort=id&order=desc"),
+            Plan::Narrow,
+            "ids are in the narrow entries' keys"
+        );
         assert_eq!(
             plan("reference=*x&name=*a*&sort=lastUpdated&offset=5"),
             Plan::Narrow
