@@ -30,6 +30,16 @@ async fn create(api: &TestApi, reference: &str, name: &str) -> Value {
     reply.body
 }
 
+/// The references of a list answer's groups, in order.
+fn refs(reply: &Reply) -> Vec<String> {
+    reply.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|g| g["reference"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
 fn id(group: &Value) -> u64 {
     group["id"].as_u64().expect("id")
 }
@@ -455,14 +465,6 @@ pub async fn list_pages_filters_and_errors(api: &TestApi) {
         reply.body["paging"],
         json!({"total": 4, "max": 2, "offset": 0, "previous": null, "next": "/api/v1.0/customerGroups?max=2&offset=2&sort=dateCreated&order=asc"})
     );
-    let refs = |reply: &Reply| -> Vec<String> {
-        reply.body["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|g| g["reference"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
     assert_eq!(refs(&reply), ["Ref-61", "Ref-62"]);
     let next = reply.body["paging"]["next"].as_str().expect("next").to_owned();
     let second = api.get(&next).await;
@@ -726,14 +728,6 @@ pub async fn cursor_paging_walks_both_ways_and_refuses_forgeries(api: &TestApi) 
     for i in 0..7 {
         create(api, &format!("C-{i}"), &format!("Name {i}")).await;
     }
-    let refs = |reply: &Reply| -> Vec<String> {
-        reply.body["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|g| g["reference"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
     let first = api
         .get(&format!("{GROUPS}?max=3&sort=name&order=desc&paging=cursor"))
         .await;

@@ -20,6 +20,7 @@ use std::ops::Range;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, Select, TransactWriteItem,
@@ -570,6 +571,31 @@ impl DynamoStore {
         Ok(found)
     }
 
+    /// The records of one response of a query on `index`, and where the next one starts:
+    /// parsed from an all-attribute index's items, fetched by key for a keys-only index's; the
+    /// items (and keys) read are added to the tallies.
+    async fn records_of<F: Fields>(
+        &self,
+        scope_key: &str,
+        index: &str,
+        out: QueryOutput,
+        (items_read, keys_read): (&mut u64, &mut u64),
+    ) -> Result<(Vec<Record<F>>, Option<Item>), StoreError> {
+        let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
+        let next = out.last_evaluated_key;
+        let items = out.items.unwrap_or_default();
+        let records = if keys_only(index) {
+            *keys_read += scanned;
+            let fetched = self.fetch_page(scope_key, items).await?;
+            *items_read += fetched.len() as u64;
+            fetched
+        } else {
+            *items_read += scanned;
+            items.into_iter().map(parse_record).collect::<Result<_, _>>()?
+        };
+        Ok((records, next))
+    }
+
     /// The records of a page read from a keys-only index (`keys`: its items, in index order),
     /// fetched from the table in that order; one deleted since is left out.
     async fn fetch_page<F: Fields>(
@@ -690,20 +716,11 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(backend)?;
-            let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
-            let items = out.items.unwrap_or_default();
-            if keys_only(range.index) {
-                keys_read += scanned;
-                let page = self.fetch_page(&scope_key, items).await?;
-                items_read += page.len() as u64;
-                records.extend(page);
-            } else {
-                items_read += scanned;
-                for item in items {
-                    records.push(parse_record(item)?);
-                }
-            }
-            start = out.last_evaluated_key;
+            let (page, next) = self
+                .records_of(&scope_key, range.index, out, (&mut items_read, &mut keys_read))
+                .await?;
+            records.extend(page);
+            start = next;
             exhausted = start.is_none();
         }
         let total = match known_total {
@@ -744,20 +761,11 @@ impl DynamoStore {
                     request = request.limit(100);
                 }
                 let out = request.send().await.map_err(backend)?;
-                let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
-                let items = out.items.unwrap_or_default();
-                if keys_only(range.index) {
-                    keys_read += scanned;
-                    let records = self.fetch_page(&scope_key, items).await?;
-                    items_read += records.len() as u64;
-                    records.into_iter().for_each(|record| selection.offer(record));
-                } else {
-                    items_read += scanned;
-                    for item in items {
-                        selection.offer(parse_record(item)?);
-                    }
-                }
-                start = out.last_evaluated_key;
+                let (records, next) = self
+                    .records_of(&scope_key, range.index, out, (&mut items_read, &mut keys_read))
+                    .await?;
+                records.into_iter().for_each(|record| selection.offer(record));
+                start = next;
                 if start.is_none() {
                     break;
                 }
@@ -892,17 +900,9 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(backend)?;
-                let scanned = u64::try_from(out.scanned_count()).unwrap_or(0);
-                let items = out.items.unwrap_or_default();
-                let batch: Vec<Record<F>> = if keys_only(order.index) {
-                    keys_read += scanned;
-                    let fetched = self.fetch_page(&scope_key, items).await?;
-                    items_read += fetched.len() as u64;
-                    fetched
-                } else {
-                    items_read += scanned;
-                    items.into_iter().map(parse_record).collect::<Result<_, _>>()?
-                };
+                let (batch, next) = self
+                    .records_of(&scope_key, order.index, out, (&mut items_read, &mut keys_read))
+                    .await?;
                 for record in batch {
                     if !query.matches(&record)
                         || query
@@ -921,7 +921,7 @@ impl DynamoStore {
                         break 'pages;
                     }
                 }
-                start = out.last_evaluated_key;
+                start = next;
                 if start.is_none() {
                     break;
                 }
