@@ -26,6 +26,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, Select, TransactWriteItem,
     Update, WriteRequest,
 };
+use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
 pub use item::SYSTEM_ATTRIBUTES;
@@ -522,7 +523,7 @@ impl DynamoStore {
     }
 
     /// The records with these ids that exist, in no particular order: `BatchGetItem`s of 100
-    /// keys, unprocessed keys retried with jitter.
+    /// keys, up to [`BATCH_READS_AT_ONCE`] in flight, unprocessed keys retried with jitter.
     async fn batch_records<F: Fields>(
         &self,
         scope_key: &str,
@@ -532,40 +533,53 @@ impl DynamoStore {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
+        let chunks: Vec<Vec<u64>> = ids.chunks(100).map(<[u64]>::to_vec).collect();
+        let batches: Vec<Vec<Record<F>>> = futures_util::stream::iter(chunks)
+            .map(|chunk| self.batch_of(scope_key, chunk, consistent))
+            .buffer_unordered(BATCH_READS_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(batches.into_iter().flatten().collect())
+    }
+
+    /// One `BatchGetItem` of at most 100 records, retried while keys come back unprocessed.
+    async fn batch_of<F: Fields>(
+        &self,
+        scope_key: &str,
+        chunk: Vec<u64>,
+        consistent: bool,
+    ) -> Result<Vec<Record<F>>, StoreError> {
+        let keys = chunk.iter().map(|id| record_key(scope_key, *id)).collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(consistent)
+                .build()
+                .map_err(building)?,
+        );
         let mut found = Vec::new();
-        for chunk in ids.chunks(100) {
-            let keys = chunk.iter().map(|id| record_key(scope_key, *id)).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(consistent)
-                    .build()
-                    .map_err(building)?,
-            );
-            let mut retries = Retries::default();
-            loop {
-                let Some(keys) = request.take() else { break };
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.push(parse_record(item)?);
-                }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                if request.is_some() && !retries.again().await {
-                    return Err(StoreError::Backend("batch read kept being throttled".into()));
-                }
+        let mut retries = Retries::default();
+        while let Some(keys) = request.take() {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(parse_record(item)?);
+            }
+            request = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty());
+            if request.is_some() && !retries.again().await {
+                return Err(StoreError::Backend("batch read kept being throttled".into()));
             }
         }
         Ok(found)
@@ -753,14 +767,12 @@ impl DynamoStore {
         for range in ranges {
             let mut start = None;
             loop {
-                let mut request = self
+                let out = self
                     .query(&scope_key, range, Order::Asc)
-                    .set_exclusive_start_key(start);
-                if keys_only(range.index) {
-                    // One `BatchGetItem` per page of keys.
-                    request = request.limit(100);
-                }
-                let out = request.send().await.map_err(backend)?;
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(backend)?;
                 let (records, next) = self
                     .records_of(&scope_key, range.index, out, (&mut items_read, &mut keys_read))
                     .await?;
@@ -1180,6 +1192,10 @@ fn narrow_key<F: Fields>(query: &ListQuery<F>, record: &Record<F>) -> String {
 fn is_name_sort<F>(query: &ListQuery<F>) -> bool {
     matches!(query.sort, Sort::Field(field) if field.name == "name")
 }
+
+/// How many `BatchGetItem`s one list request keeps in flight (a keys-only range of 7,000 keys,
+/// one 1 MB page, is 70 of them).
+const BATCH_READS_AT_ONCE: usize = 8;
 
 /// Where reads counted on `range` are tallied: keys on a keys-only index, else items.
 fn counted_in<'a>(range: &IndexRange, items: &'a mut u64, keys: &'a mut u64) -> &'a mut u64 {
