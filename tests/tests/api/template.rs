@@ -248,3 +248,233 @@ fn read_only_functions_cannot_write_and_only_logo_functions_touch_s3() {
         );
     }
 }
+
+/// The DynamoDB operations a client sends, as IAM actions (`dynamodb:Query`, ...).
+#[derive(Debug, Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>);
+
+impl Recorder {
+    fn take(&self) -> BTreeSet<String> {
+        std::mem::take(&mut *self.0.lock().expect("lock"))
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "record-dynamodb-operations"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<
+            '_,
+        >,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // DynamoDB's JSON protocol names the operation in `X-Amz-Target: DynamoDB_20120810.<Name>`.
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        let mut actions = self.0.lock().expect("lock");
+        match target.rsplit_once('.') {
+            // IAM has no action for a transaction: it authorizes each item's own action.
+            Some((_, "TransactWriteItems")) => {
+                let body: serde_json::Value = context
+                    .request()
+                    .body()
+                    .bytes()
+                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                    .unwrap_or_default();
+                for item in body["TransactItems"].as_array().into_iter().flatten() {
+                    for kind in item.as_object().into_iter().flat_map(|o| o.keys()) {
+                        let action = match kind.as_str() {
+                            "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                            other => format!("{other}Item"),
+                        };
+                        actions.insert(format!("dynamodb:{action}"));
+                    }
+                }
+            }
+            Some((_, operation)) => {
+                actions.insert(format!("dynamodb:{operation}"));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The actions `binary`'s policies allow.
+fn allowed(template: &Yaml, binary: &str) -> BTreeSet<String> {
+    functions(template)
+        .into_iter()
+        .filter(|(name, _)| name == binary)
+        .flat_map(|(_, function)| {
+            function["Properties"]["Policies"]
+                .as_vec()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|p| p["Statement"].as_vec().cloned().unwrap_or_default())
+        .flat_map(|s| s["Action"].as_vec().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Every DynamoDB operation a function sends, for each kind of request it serves (list plans
+/// included: pages fetched by key, narrow reads, cursors, relinks), is one its IAM policy allows.
+/// The test server enforces no IAM, so without this a missing action fails only in AWS.
+#[tokio::test]
+async fn every_function_may_call_what_it_calls() {
+    use api_tests::{Adapter, ENTITY1, TestApi, TestStore, fresh_table};
+    use customer_api::store::DynamoStore;
+
+    let template = template();
+    let (client, table) = fresh_table().await;
+    let recorder = Recorder::default();
+    let config = client.config().to_builder().interceptor(recorder.clone()).build();
+    let store = TestStore {
+        store: std::sync::Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            table.clone(),
+            1,
+        )),
+        dir: None,
+        table: Some(table),
+    };
+    let api = TestApi::over(store, Adapter::Dynamo, false).await;
+    const JSON: &str = "application/json";
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let requests: &[(&str, &str, &str, &str)] = &[
+        (
+            "POST",
+            "/api/v1.0/customerGroups",
+            r#"{"reference": "G1", "name": "Alpha"}"#,
+            JSON,
+        ),
+        (
+            "POST",
+            "/api/v1.0/customerGroups/reference/G2",
+            r#"{"name": "Beta"}"#,
+            JSON,
+        ),
+        (
+            "PUT",
+            "/api/v1.0/customerGroups/reference/G2",
+            r#"{"reference": "G2", "name": "Beta 2"}"#,
+            JSON,
+        ),
+        ("GET", "/api/v1.0/customerGroups/1", "", JSON),
+        ("GET", "/api/v1.0/customerGroups?sort=name", "", JSON),
+        (
+            "GET",
+            "/api/v1.0/customerGroups?sort=lastUpdated&offset=1",
+            "",
+            JSON,
+        ),
+        (
+            "GET",
+            "/api/v1.0/customerGroups?name=*a*&paging=cursor&max=1",
+            "",
+            JSON,
+        ),
+        (
+            "POST",
+            "/api/v1.0/customers",
+            "reference=P&name=Parent&categoryId=G1",
+            FORM,
+        ),
+        (
+            "POST",
+            "/api/v1.0/customers",
+            "reference=C&name=Child&categoryId=G1&parentCustomer=P",
+            FORM,
+        ),
+        (
+            "POST",
+            "/api/v1.0/customers/reference/U",
+            "name=Upserted&categoryId=G2",
+            FORM,
+        ),
+        (
+            "PUT",
+            "/api/v1.0/customers/reference/C",
+            "categoryId=G2&parentCustomer=U&isActive=false",
+            FORM,
+        ),
+        ("GET", "/api/v1.0/customers/reference/C", "", JSON),
+        ("GET", "/api/v1.0/customers?sort=name&isActive=false", "", JSON),
+        (
+            "GET",
+            "/api/v1.0/customers?categoryReference=G*&name=*a*",
+            "",
+            JSON,
+        ),
+        (
+            "GET",
+            "/api/v1.0/customers?isActive=true&paging=cursor&max=1",
+            "",
+            JSON,
+        ),
+        ("GET", "/api/v1.0/customers?name=*e*&sort=lastUpdated", "", JSON),
+        ("DELETE", "/api/v1.0/customers/reference/C", "", JSON),
+        ("DELETE", "/api/v1.0/customerGroups/reference/G1", "", JSON),
+        ("POST", "/api/v1.0/customers", "reference=K&name=Keyed", FORM),
+        (
+            "POST",
+            "/api/v1.0/customers/reference/K",
+            "name=Keyed again",
+            FORM,
+        ),
+        (
+            "POST",
+            "/api/v1.0/customerGroups",
+            r#"{"reference": "G3", "name": "Keyed"}"#,
+            JSON,
+        ),
+        ("DELETE", "/api/v1.0/customerGroups/reference/G3", "", JSON),
+    ];
+    for (at, (method, path, body, content_type)) in requests.iter().enumerate() {
+        recorder.take();
+        // The last requests also carry an Idempotency-Key (its items are kept in the table).
+        let key = format!("key-{at}");
+        let headers: &[(&str, &str)] = match *method == "POST" && at >= requests.len() - 4 {
+            true => &[("idempotency-key", key.as_str())],
+            false => &[],
+        };
+        let reply = api
+            .call_with(
+                method,
+                path,
+                Some(ENTITY1),
+                body.as_bytes(),
+                content_type,
+                headers,
+            )
+            .await;
+        let expected = if *method == "DELETE" && path.contains("customerGroups") {
+            400
+        } else {
+            0
+        };
+        assert!(
+            reply.status < 300 || reply.status == expected,
+            "{method} {path}: {} {:?}",
+            reply.status,
+            reply.body
+        );
+        let (route, _) =
+            customer_api::routes::find(method, path.split('?').next().unwrap_or(path)).expect("a route");
+        let binary = route.operation.function_name();
+        let called = recorder.take();
+        let allowed = allowed(&template, binary);
+        let refused: Vec<&String> = called.difference(&allowed).collect();
+        assert!(
+            refused.is_empty(),
+            "{binary} sends {refused:?} ({method} {path}), which template.yaml does not allow"
+        );
+    }
+}
