@@ -189,6 +189,13 @@ const REQUESTS: &[Request] = &[
         groups: &[1],
     },
     Request {
+        label: "`categoryReference` matching two groups (1/4 of the customers)",
+        reads: Reads::PageAndKeys,
+        query: |_| "categoryReference=G-*".into(),
+        depth: None,
+        groups: &[1, 2],
+    },
+    Request {
         label: "`categoryReference` matching two groups, by name",
         reads: Reads::Grows,
         query: |_| "categoryReference=G-*&sort=name".into(),

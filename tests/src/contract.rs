@@ -824,6 +824,10 @@ pub async fn category_filters_match_the_oracle(store: &Arc<dyn Store>) {
         ("categoryReference=*&name=*LAN*", vec![0, 1, 2]),
         ("categoryReference=home&name=bob*&sort=reference", vec![2]),
         ("categoryReference=nothing", vec![]),
+        ("categoryReference=jew*&max=4&offset=2", vec![0, 1]),
+        ("categoryReference=*&order=desc&max=5", vec![0, 1, 2]),
+        ("categoryReference=*&max=0", vec![0, 1, 2]),
+        ("categoryReference=*&offset=18", vec![0, 2]),
     ] {
         let mut q = ListQuery::parse(&CUSTOMERS, text).expect("valid query");
         q.take_linked("categoryReference").expect("a category filter");

@@ -418,6 +418,52 @@ mod adapter_specific {
             page.keys_read, 9,
             "its partition's keys are counted for the total"
         );
+        let page = list("categoryReference=G-*&max=5&offset=3", vec![one.id, two.id]).await;
+        assert_eq!((page.total, page.records.len()), (36, 5));
+        assert_eq!(page.records[0].reference, "K-03");
+        assert_eq!(
+            (page.items_read, page.keys_read),
+            (5, 36),
+            "two groups by creation: their first keys merged, the page fetched, the rest counted"
+        );
+        // Cursor pages over both groups: each reads its page (and one more) whatever the depth.
+        let key = CursorKey::random();
+        let org_a = Organization::parse("org-a").expect("org");
+        let sealer = Sealer {
+            key: &key,
+            org: &org_a,
+            resource: "customers",
+        };
+        let (mut text, mut walked) = (
+            "categoryReference=G-*&max=10&paging=cursor".to_owned(),
+            Vec::new(),
+        );
+        loop {
+            let mut query = ListQuery::parse_paged(&CUSTOMERS, &text, &sealer).expect("query");
+            query.take_linked("categoryReference");
+            query.id_sets.push(IdSet {
+                name: "categoryReference",
+                id: |c| c.category_id,
+                ids: vec![one.id, two.id],
+            });
+            let page = store.list(&customers, &query).await.expect("list");
+            assert!(
+                page.items_read <= 11,
+                "a cursor page read {} items",
+                page.items_read
+            );
+            let (links, records) = query.page("/p", page.total, page.records, &sealer);
+            walked.extend(records.iter().map(|r| r.reference.as_str().to_owned()));
+            let PageLinks::Cursor(CursorPaging { next: Some(next), .. }) = links else {
+                break;
+            };
+            text = next
+                .split_once('?')
+                .map(|(_, q)| q.to_owned())
+                .unwrap_or_default();
+        }
+        let expected: Vec<String> = (0..36).map(|i| format!("K-{i:02}")).collect();
+        assert_eq!(walked, expected);
         let page = list("categoryReference=G-*&sort=name&max=5", vec![one.id, two.id]).await;
         assert_eq!((page.total, page.records.len()), (36, 5));
         assert_eq!(

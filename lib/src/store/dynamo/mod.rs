@@ -793,6 +793,73 @@ impl DynamoStore {
         })
     }
 
+    /// [`Plan::Merge`]: the first `offset + max` keys of each keys-only range in the query's
+    /// order (from a cursor's position, if any), merged by their sort key; the page is fetched by
+    /// key and the rest of each range counted for `total` (keys only).
+    async fn merge<F: Fields>(
+        &self,
+        scope: &Scope<F>,
+        query: &ListQuery<F>,
+        ranges: &[IndexRange],
+    ) -> Result<ListPage<F>, StoreError> {
+        let scope_key = scope.key();
+        let (mut items_read, mut keys_read, mut total) = (0u64, 0u64, 0u64);
+        let need = query.offset.saturating_add(query.max);
+        let mut keys: Vec<(String, Item)> = Vec::new();
+        for range in ranges {
+            let mut start = query
+                .after
+                .as_ref()
+                .map(|after| start_key(&scope_key, range, &after.key));
+            let (mut taken, mut done) = (0u64, false);
+            while taken < need && !done {
+                let out = self
+                    .query(&scope_key, range, query.order)
+                    .set_exclusive_start_key(start.take())
+                    .limit(i32::try_from(need - taken).unwrap_or(i32::MAX))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                keys_read += u64::try_from(out.scanned_count()).unwrap_or(0);
+                for item in out.items.unwrap_or_default() {
+                    taken += 1;
+                    let key = match item.get(range.sort_key) {
+                        Some(AttributeValue::S(key)) => key.clone(),
+                        _ => String::new(),
+                    };
+                    keys.push((key, item));
+                }
+                start = out.last_evaluated_key;
+                done = start.is_none();
+            }
+            total += taken;
+            if !done && query.cursor.is_none() {
+                let (rest, read, _) = self.count(&scope_key, range, query.order, start, None).await?;
+                keys_read += read;
+                total += rest;
+            }
+        }
+        keys.sort_unstable_by(|a, b| match query.order {
+            Order::Asc => a.0.cmp(&b.0),
+            Order::Desc => b.0.cmp(&a.0),
+        });
+        let page: Vec<Item> = keys
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(query.max).unwrap_or(usize::MAX))
+            .map(|(_, item)| item)
+            .collect();
+        let records = self.fetch_page(&scope_key, page).await?;
+        items_read += records.len() as u64;
+        Ok(ListPage {
+            total,
+            held: records.len() as u64,
+            records,
+            items_read,
+            keys_read,
+        })
+    }
+
     /// [`Plan::Narrow`]: reads the scope's `byName` entries (its keys, the name and the
     /// lower-cased reference: a few hundred bytes each), matches the wildcards on them, then
     /// reads only what the page needs: the page itself when the order is in the entries (name,
@@ -1625,6 +1692,7 @@ impl<F: Fields> RecordStore<F> for DynamoStore {
             Plan::Stream(range) => self.stream(scope, query, &range).await,
             Plan::Collect(ranges) => self.collect(scope, query, &ranges).await,
             Plan::Narrow => self.narrow(scope, query).await,
+            Plan::Merge(ranges) => self.merge(scope, query, &ranges).await,
         }
     }
 }

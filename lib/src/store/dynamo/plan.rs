@@ -80,6 +80,9 @@ pub(super) enum Plan {
     /// The index range holds exactly the matching records in the requested order: skip the
     /// offset with a count-only read and read just the page.
     Stream(IndexRange),
+    /// The ranges (a few partitions of one index) hold exactly the matching records, each in the
+    /// requested order: read the first `offset + max` keys of each, merge them, fetch the page.
+    Merge(Vec<IndexRange>),
     /// Read the narrowest ranges (one, or a few partitions of one index), then filter, sort and
     /// page in memory; no range at all when nothing can match.
     Collect(Vec<IndexRange>),
@@ -202,10 +205,15 @@ impl Plan {
             && query.text.iter().all(|(field, _)| field.name == "name")
             && (query.reference.is_some() || !query.text.is_empty() || query.sort == Sort::Id);
         let no_range = by_reference.is_none() && by_name.is_none() && by_category.is_none();
-        match streamed {
-            Some(range) => Plan::Stream(range),
-            None if only_wildcards && no_range => Plan::Narrow,
-            None => Plan::Collect(match (by_reference.or(by_name), by_category) {
+        let merged = match (query.sort, filters, &by_category) {
+            (Sort::DateCreated, 1, Some(partitions)) if partitions.len() > 1 => Some(partitions.clone()),
+            _ => None,
+        };
+        match (streamed, merged) {
+            (Some(range), _) => Plan::Stream(range),
+            (None, Some(partitions)) => Plan::Merge(partitions),
+            (None, None) if only_wildcards && no_range => Plan::Narrow,
+            (None, None) => Plan::Collect(match (by_reference.or(by_name), by_category) {
                 (Some(range), _) => vec![range],
                 (None, Some(partitions)) => partitions,
                 (None, None) => vec![
@@ -469,6 +477,10 @@ mod tests {
         );
         assert_eq!(
             plan("categoryReference=x*", &[9, 7, 9]),
+            Plan::Merge(vec![group(7), group(9)])
+        );
+        assert_eq!(
+            plan("categoryReference=x*&isActive=true", &[9, 7]),
             Plan::Collect(vec![group(7), group(9)])
         );
         assert_eq!(
