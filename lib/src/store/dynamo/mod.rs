@@ -895,15 +895,19 @@ impl DynamoStore {
                 let Some(entry) = NarrowEntry::read(&item) else {
                     continue;
                 };
-                let after = query.after.as_ref().is_none_or(|after| match query.order {
-                    Order::Asc => entry.key(query) > after.key,
-                    Order::Desc => entry.key(query) < after.key,
-                });
+                // The sort key, when the entries hold the order (a cursor's position is then one).
+                let key = in_entries.then(|| entry.key(query));
+                let after = match (&key, &query.after) {
+                    (Some(key), Some(after)) => match query.order {
+                        Order::Asc => *key > after.key,
+                        Order::Desc => *key < after.key,
+                    },
+                    _ => true,
+                };
                 match entry.matches(query) {
-                    _ if in_entries && !after => {}
+                    _ if !after => {}
                     Some(false) => {}
-                    Some(true) if in_entries => matches.offer(entry.key(query), entry.id),
-                    Some(true) => matches.offer(String::new(), entry.id),
+                    Some(true) => matches.offer(key.unwrap_or_default(), entry.id),
                     None => undecided.push(entry.id),
                 }
             }
