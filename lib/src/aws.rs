@@ -7,6 +7,7 @@
 //! CLI) replaces the compiled-in roots, e.g. behind a TLS-inspecting proxy.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -65,10 +66,12 @@ pub async fn sdk_config() -> Result<SdkConfig, AwsSetupError> {
     Ok(loader.load().await)
 }
 
-/// A DynamoDB client; `endpoint` points it at a local DynamoDB API server instead, with dummy
-/// credentials and region when none are configured.
+/// A DynamoDB client that meters the capacity its calls consume ([`crate::metrics`]);
+/// `endpoint` points it at a local DynamoDB API server instead, with dummy credentials and region
+/// when none are configured.
 pub fn dynamodb_client(shared: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let mut config = aws_sdk_dynamodb::config::Builder::from(shared);
+    let mut config =
+        aws_sdk_dynamodb::config::Builder::from(shared).interceptor(crate::metrics::CapacityMeter);
     if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
         if shared.credentials_provider().is_none() || std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
@@ -97,6 +100,43 @@ pub fn s3_client(shared: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Clie
         }
     }
     aws_sdk_s3::Client::from_conf(config.build())
+}
+
+/// How long init may wait for the warm-up connections; an unreachable endpoint costs no more.
+pub const WARM_UP_BUDGET: Duration = Duration::from_millis(800);
+
+/// The S3 key a warm-up asks for (it never exists; the answer, 403 or 404, is not used).
+const WARM_UP_KEY: &str = "originals/.connection-warm-up";
+
+/// Opens the connections the first request will use, during init, where Lambda gives the
+/// function a full CPU burst instead of billing the TLS handshake to the first request: a
+/// `DescribeEndpoints` to DynamoDB (no table is read, so a briefly unavailable table never fails
+/// the init) and, given a bucket, a `HeadObject` of a key that never exists to S3. Both run at
+/// once, within [`WARM_UP_BUDGET`]; whatever they answer is ignored, only the pooled connection
+/// matters. Returns how long it took.
+pub async fn warm_up(
+    dynamodb: Option<&aws_sdk_dynamodb::Client>,
+    s3: Option<(&aws_sdk_s3::Client, &str)>,
+) -> Duration {
+    let started = Instant::now();
+    let dynamodb = async {
+        if let Some(client) = dynamodb {
+            let outcome = tokio::time::timeout(WARM_UP_BUDGET, client.describe_endpoints().send()).await;
+            tracing::debug!(ok = matches!(outcome, Ok(Ok(_))), "DynamoDB connection warm-up");
+        }
+    };
+    let s3 = async {
+        if let Some((client, bucket)) = s3 {
+            let outcome = tokio::time::timeout(
+                WARM_UP_BUDGET,
+                client.head_object().bucket(bucket).key(WARM_UP_KEY).send(),
+            )
+            .await;
+            tracing::debug!(answered = outcome.is_ok(), "S3 connection warm-up");
+        }
+    };
+    tokio::join!(dynamodb, s3);
+    started.elapsed()
 }
 
 /// Configuration for a local DynamoDB/S3 API server: fixed region and dummy credentials, plain

@@ -4,12 +4,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use std::time::Instant;
+
 use lambda_http::{Request, service_fn};
 
 use crate::http::{App, Handler};
 use crate::list::cursor::CursorKey;
 use crate::logos::objects::Unavailable;
 use crate::logos::{Logos, S3ObjectStore};
+use crate::metrics;
 use crate::routes::Operation;
 use crate::settings::{LogoSettings, LogoStorage, Settings, StoreSettings};
 use crate::store::DynamoStore;
@@ -18,33 +21,42 @@ use crate::store::DynamoStore;
 /// `operation` with `handler`.
 pub async fn serve(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
     let (settings, shared) = start().await?;
-    let store = dynamo_store(&settings, &shared)?;
-    let app = app(store, Logos::unavailable(), settings);
+    let dynamodb = dynamodb_client(&settings, &shared);
+    if settings.warm_up {
+        crate::aws::warm_up(Some(&dynamodb), None).await;
+    }
+    let app = app(dynamo_store(dynamodb, &settings), Logos::unavailable(), settings);
     run_api(operation, handler, app).await
 }
 
 /// An API function that shows logo URLs (`LOGO_BASE_URL`) but never stores logos.
 pub async fn serve_showing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
     let (settings, shared) = start().await?;
-    let store = dynamo_store(&settings, &shared)?;
+    let dynamodb = dynamodb_client(&settings, &shared);
     let logos = logo_settings(&settings)?;
     let logos = Logos::new(Arc::new(Unavailable), logos.base_url.clone());
-    let app = app(store, logos, settings);
+    if settings.warm_up {
+        crate::aws::warm_up(Some(&dynamodb), None).await;
+    }
+    let app = app(dynamo_store(dynamodb, &settings), logos, settings);
     run_api(operation, handler, app).await
 }
 
 /// An API function that stores or removes logos (`LOGO_BUCKET` and `LOGO_BASE_URL`).
 pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
     let (settings, shared) = start().await?;
-    let store = dynamo_store(&settings, &shared)?;
+    let dynamodb = dynamodb_client(&settings, &shared);
     let logos = logo_settings(&settings)?;
     let LogoStorage { bucket, endpoint } = &logos.storage;
-    let objects = S3ObjectStore::new(
-        crate::aws::s3_client(&shared, endpoint.as_deref()),
-        bucket.clone(),
+    let s3 = crate::aws::s3_client(&shared, endpoint.as_deref());
+    if settings.warm_up {
+        crate::aws::warm_up(Some(&dynamodb), Some((&s3, bucket))).await;
+    }
+    let logos = Logos::new(
+        Arc::new(S3ObjectStore::new(s3, bucket.clone())),
+        logos.base_url.clone(),
     );
-    let logos = Logos::new(Arc::new(objects), logos.base_url.clone());
-    let app = app(store, logos, settings);
+    let app = app(dynamo_store(dynamodb, &settings), logos, settings);
     run_api(operation, handler, app).await
 }
 
@@ -64,14 +76,13 @@ async fn start() -> Result<(Settings, SdkConfig), lambda_http::Error> {
     Ok((settings, crate::aws::sdk_config().await?))
 }
 
-fn dynamo_store(settings: &Settings, shared: &SdkConfig) -> Result<Arc<DynamoStore>, lambda_http::Error> {
-    let StoreSettings {
-        table,
-        endpoint,
-        id_block,
-    } = &settings.store;
-    let client = crate::aws::dynamodb_client(shared, endpoint.as_deref());
-    Ok(Arc::new(DynamoStore::new(client, table.clone(), *id_block)))
+fn dynamodb_client(settings: &Settings, shared: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    crate::aws::dynamodb_client(shared, settings.store.endpoint.as_deref())
+}
+
+fn dynamo_store(client: aws_sdk_dynamodb::Client, settings: &Settings) -> Arc<DynamoStore> {
+    let StoreSettings { table, id_block, .. } = &settings.store;
+    Arc::new(DynamoStore::new(client, table.clone(), *id_block))
 }
 
 fn logo_settings(settings: &Settings) -> Result<&LogoSettings, lambda_http::Error> {
@@ -81,11 +92,24 @@ fn logo_settings(settings: &Settings) -> Result<&LogoSettings, lambda_http::Erro
         .ok_or_else(|| "LOGO_BUCKET and LOGO_BASE_URL are required by the customer functions".into())
 }
 
+/// Serves `operation`, with one metrics line (EMF) per request.
 async fn run_api(operation: Operation, handler: Handler, app: App) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(app.handle_with(operation, handler, request).await) }
+        async move {
+            let started = Instant::now();
+            let request_id = crate::http::request_id(&request);
+            let (response, tally) = metrics::tallied(app.handle_with(operation, handler, request)).await;
+            metrics::emit(&metrics::request_line(
+                operation.function_name(),
+                response.status().as_u16(),
+                started.elapsed(),
+                &tally,
+                &request_id,
+            ));
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }
@@ -99,23 +123,30 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     use crate::logos::resizer::Resizer;
 
     lambda_http::tracing::init_default_subscriber();
-    let logos = Settings::resizer_from_vars(&|name| std::env::var(name).ok())?
-        .ok_or("LOGO_BUCKET is required by the resizer")?;
+    let var = |name: &str| std::env::var(name).ok();
+    let logos = Settings::resizer_from_vars(&var)?.ok_or("LOGO_BUCKET is required by the resizer")?;
+    let warm = crate::settings::warm_up_from_vars(&var)?;
     let LogoStorage { bucket, endpoint } = &logos.storage;
     let shared = crate::aws::sdk_config().await?;
-    let objects = Arc::new(S3ObjectStore::new(
-        crate::aws::s3_client(&shared, endpoint.as_deref()),
-        bucket.clone(),
-    ));
+    let s3 = crate::aws::s3_client(&shared, endpoint.as_deref());
+    if warm {
+        crate::aws::warm_up(None, Some((&s3, bucket))).await;
+    }
+    let objects = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
     let resizer = Arc::new(Resizer::new(objects, logos.boxes));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<aws_lambda_events::event::s3::S3Event>| {
             let resizer = Arc::clone(&resizer);
             async move {
-                resizer
-                    .handle(event.payload)
-                    .await
-                    .map_err(lambda_http::Error::from)
+                let started = Instant::now();
+                let report = resizer.handle(event.payload).await?;
+                metrics::emit(&metrics::resize_line(
+                    started.elapsed(),
+                    report.bytes_in,
+                    report.bytes_out,
+                    u32::try_from(report.rejected.len()).unwrap_or(u32::MAX),
+                ));
+                Ok::<_, lambda_http::Error>(report)
             }
         },
     ))

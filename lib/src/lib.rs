@@ -19,6 +19,7 @@ pub mod input;
 pub mod lambda;
 pub mod list;
 pub mod logos;
+pub mod metrics;
 pub mod model;
 pub mod reference_data;
 pub mod retry;

@@ -79,6 +79,7 @@ impl Retries {
         }
         tokio::time::sleep(pause).await;
         self.tried += 1;
+        crate::metrics::count_conflict_retry();
         true
     }
 

@@ -5,7 +5,7 @@ use crate::routes::Operation;
 
 /// Every environment variable the configuration reads (which ones a function must set is
 /// [`required_env`]'s answer).
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 11] = [
     "TABLE_NAME",
     "ORG_CLAIM",
     "ID_BLOCK_SIZE",
@@ -16,6 +16,7 @@ pub const ENV_VARS: [&str; 10] = [
     "LOGO_MEDIUM_BOX",
     "S3_ENDPOINT",
     "CURSOR_SECRET",
+    "WARM_UP_CONNECTIONS",
 ];
 
 /// Default JWT claim carrying the organization.
@@ -63,6 +64,20 @@ pub struct Settings {
     pub logos: Option<LogoSettings>,
     /// The key list cursors are sealed with (the list functions').
     pub cursor_secret: Option<String>,
+    /// Whether init opens the DynamoDB (and S3) connections ([`crate::aws::warm_up`]).
+    pub warm_up: bool,
+}
+
+/// `WARM_UP_CONNECTIONS`: `true` (the default) or `false`.
+pub fn warm_up_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<bool, SettingsError> {
+    match var("WARM_UP_CONNECTIONS").as_deref() {
+        None | Some("" | "true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(SettingsError {
+            name: "WARM_UP_CONNECTIONS",
+            problem: "must be true or false",
+        }),
+    }
 }
 
 /// The shortest accepted `CURSOR_SECRET`, in bytes.
@@ -128,6 +143,7 @@ impl Settings {
         };
         Ok(Settings {
             cursor_secret,
+            warm_up: warm_up_from_vars(&var)?,
             logos: Self::logos_from_vars(&var)?,
             org_claim: var("ORG_CLAIM")
                 .filter(|c| !c.is_empty())
@@ -236,6 +252,15 @@ mod tests {
                 .map(|e| e.name),
             Some("CURSOR_SECRET")
         );
+    }
+
+    #[test]
+    fn connections_are_warmed_unless_told_not_to() {
+        assert!(read(&[("TABLE_NAME", "t")]).expect("valid").warm_up);
+        let off = read(&[("TABLE_NAME", "t"), ("WARM_UP_CONNECTIONS", "false")]);
+        assert!(!off.expect("valid").warm_up);
+        let bad = read(&[("TABLE_NAME", "t"), ("WARM_UP_CONNECTIONS", "no")]);
+        assert_eq!(bad.err().map(|e| e.name), Some("WARM_UP_CONNECTIONS"));
     }
 
     #[test]

@@ -220,14 +220,26 @@ impl FunctionProcess {
             .and_then(|n| n.to_str())
             .unwrap_or("function")
             .to_owned();
+        Self::launch(&name, Command::new(binary), runtime, env, log_dir)
+    }
+
+    /// Boots the function `name` by running `command` (e.g. an emulator given the binary) with
+    /// the Lambda environment for `runtime` plus `env`.
+    pub fn launch(
+        name: &str,
+        mut command: Command,
+        runtime: &RuntimeApi,
+        env: &[(&str, String)],
+        log_dir: &Path,
+    ) -> Self {
         let log = log_dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
-        let child = Command::new(binary)
+        let child = command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
@@ -239,8 +251,13 @@ impl FunctionProcess {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
         FunctionProcess { child, log }
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its logs so far.

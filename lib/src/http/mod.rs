@@ -299,7 +299,8 @@ impl App {
     }
 }
 
-fn request_id(request: &Request) -> String {
+/// The request's id as its logs give it: Lambda's, else API Gateway's.
+pub fn request_id(request: &Request) -> String {
     if let Some(context) = request.lambda_context_ref() {
         return context.request_id.clone();
     }

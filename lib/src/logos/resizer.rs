@@ -96,6 +96,12 @@ pub struct ResizeReport {
     pub skipped: Vec<(String, String)>,
     /// Originals that cannot be resized (corrupt, a bomb, not an image): reported, not retried.
     pub rejected: Vec<(String, String)>,
+    /// Bytes of the originals read (metrics only).
+    #[serde(skip)]
+    pub bytes_in: u64,
+    /// Bytes of the variants written (metrics only).
+    #[serde(skip)]
+    pub bytes_out: u64,
 }
 
 /// Resizes originals into variants in one object store.
@@ -158,6 +164,7 @@ impl Resizer {
                 .push((job.original, "the original no longer exists".into()));
             return Ok(());
         };
+        report.bytes_in += bytes.len() as u64;
         if bytes.len() > MAX_BYTES {
             let reason = format!("{} bytes is over the {MAX_BYTES}-byte limit", bytes.len());
             tracing::error!(key = job.original, reason, "logo rejected by the resizer");
@@ -179,6 +186,7 @@ impl Resizer {
             }
         };
         let content_type = variants.format.content_type();
+        report.bytes_out += (variants.small.bytes.len() + variants.medium.bytes.len()) as u64;
         self.objects
             .put(&job.small, variants.small.bytes, content_type)
             .await?;

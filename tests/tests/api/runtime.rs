@@ -344,3 +344,132 @@ async fn a_function_without_its_configuration_refuses_to_start() {
     assert!(runtime.first_poll().is_none(), "it never asked for an event");
     drop(logs);
 }
+
+/// The Embedded Metric Format lines in a function's logs.
+fn metric_lines(stack: &Stack, function: &str) -> Vec<Value> {
+    std::fs::read_to_string(stack.logs.path().join(format!("{function}.log")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect()
+}
+
+/// Checks one EMF line's directive: namespace, the `Function` dimension, and a number for every
+/// declared metric. Returns the line.
+fn checked_metrics(mut lines: Vec<Value>, function: &str, metrics: &[&str]) -> Value {
+    assert_eq!(lines.len(), 1, "one metrics line per invocation: {lines:?}");
+    let line = lines.remove(0);
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], customer_api::metrics::NAMESPACE);
+    assert_eq!(directive["Dimensions"], json!([["Function"]]));
+    assert_eq!(line["Function"], function);
+    let declared: Vec<&str> = directive["Metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| m["Name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(declared, metrics, "{line}");
+    for name in metrics {
+        assert!(line[*name].is_number(), "{name}: {line}");
+    }
+    assert!(line["_aws"]["Timestamp"].is_i64(), "{line}");
+    line
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_invocation_logs_one_embedded_metric_format_line() {
+    const API: &[&str] = &[
+        "Latency",
+        "Status4xx",
+        "Status5xx",
+        "ReadCapacity",
+        "WriteCapacity",
+        "ConflictRetries",
+    ];
+    let stack = Stack::new().await;
+    let (status, created) = stack
+        .http(
+            &api_tests::binary("customer-create"),
+            json_call(
+                "POST /api/v1.0/customers",
+                "/api/v1.0/customers",
+                &json!({"reference": "M1", "name": "Metered"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let line = checked_metrics(metric_lines(&stack, "customer-create"), "customer-create", API);
+    assert_eq!(
+        (&line["Status4xx"], &line["Status5xx"], &line["status"]),
+        (&json!(0), &json!(0), &json!(201))
+    );
+    assert!(line["WriteCapacity"].as_f64().is_some_and(|w| w > 0.0), "{line}");
+    assert!(line["Latency"].as_f64().is_some_and(|ms| ms > 0.0), "{line}");
+    assert!(
+        line["requestId"].as_str().is_some_and(|id| !id.is_empty()),
+        "{line}"
+    );
+
+    let path = format!("/api/v1.0/customers/{}", created["id"]);
+    let (status, _) = stack
+        .http(
+            &api_tests::binary("customer-show"),
+            get("GET /api/v1.0/customers/{id}", &path, ""),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let line = checked_metrics(metric_lines(&stack, "customer-show"), "customer-show", API);
+    assert!(line["ReadCapacity"].as_f64().is_some_and(|r| r > 0.0), "{line}");
+    assert_eq!(
+        (&line["WriteCapacity"], &line["statusClass"]),
+        (&json!(0.0), &json!("2xx"))
+    );
+
+    let (status, _) = stack
+        .http(
+            &api_tests::binary("customer-show"),
+            get("GET /api/v1.0/customers/{id}", "/api/v1.0/customers/999", ""),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let line = checked_metrics(metric_lines(&stack, "customer-show"), "customer-show", API);
+    assert_eq!(
+        (&line["Status4xx"], &line["statusClass"]),
+        (&json!(1), &json!("4xx"))
+    );
+
+    let original = "originals/entity1-0/photoCustomer/1_logo.png";
+    let png = encoded(ImageFormat::Png, 600, 400);
+    stack
+        .objects
+        .put(original, png.clone(), "image/png")
+        .await
+        .expect("put");
+    let broken = "originals/entity1-0/photoCustomer/2_logo.png";
+    stack
+        .objects
+        .put(broken, b"not a png".to_vec(), "image/png")
+        .await
+        .expect("put");
+    let mut event = object_created_event(&stack.bucket, original, png.len());
+    event
+        .records
+        .extend(object_created_event(&stack.bucket, broken, 9).records);
+    let report = stack
+        .invoke(
+            &api_tests::binary("logo-resizer"),
+            serde_json::to_value(event).expect("event"),
+        )
+        .await;
+    assert_eq!(report["resized"], json!([original]), "{report}");
+    let line = checked_metrics(
+        metric_lines(&stack, "logo-resizer"),
+        "logo-resizer",
+        &["Latency", "BytesIn", "BytesOut", "Refused"],
+    );
+    assert_eq!(line["BytesIn"], json!(png.len() + 9), "{line}");
+    assert!(line["BytesOut"].as_u64().is_some_and(|b| b > 0), "{line}");
+    assert_eq!(line["Refused"], 1);
+}

@@ -336,12 +336,9 @@ async fn every_function_may_call_what_it_calls() {
     let (client, table) = fresh_table().await;
     let recorder = Recorder::default();
     let config = client.config().to_builder().interceptor(recorder.clone()).build();
+    let recording = aws_sdk_dynamodb::Client::from_conf(config);
     let store = TestStore {
-        store: std::sync::Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::from_conf(config),
-            table.clone(),
-            1,
-        )),
+        store: std::sync::Arc::new(DynamoStore::new(recording.clone(), table.clone(), 1)),
         dir: None,
         table: Some(table),
     };
@@ -475,6 +472,21 @@ async fn every_function_may_call_what_it_calls() {
         assert!(
             refused.is_empty(),
             "{binary} sends {refused:?} ({method} {path}), which template.yaml does not allow"
+        );
+    }
+
+    // Every API function opens its DynamoDB connection during init.
+    recorder.take();
+    customer_api::aws::warm_up(Some(&recording), None).await;
+    let warm_up = recorder.take();
+    assert!(!warm_up.is_empty(), "the warm-up calls DynamoDB");
+    for operation in customer_api::Operation::ALL {
+        let binary = operation.function_name();
+        let allowed = allowed(&template, binary);
+        let refused: Vec<&String> = warm_up.difference(&allowed).collect();
+        assert!(
+            refused.is_empty(),
+            "{binary}'s init sends {refused:?}, which template.yaml does not allow"
         );
     }
 }
