@@ -1,7 +1,10 @@
-"""An HTTPS server on loopback, certified by a certificate authority made up on the spot, for
-the TLS trust tests: writes that authority's certificate (PEM) to argv[1], prints the port once
-listening, and answers every POST like DynamoDB's ListTables."""
+"""An HTTPS server on loopback, certified by a certificate authority made up on the spot: writes
+that authority's certificate (PEM) to argv[1] and prints the port once listening. Alone, it
+answers every POST like DynamoDB's ListTables (the TLS trust tests); given an upstream port as
+argv[2], it terminates TLS in front of that loopback HTTP server (the bench's TLS cold starts,
+in front of the local DynamoDB/S3 server)."""
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
@@ -74,10 +77,37 @@ def main():
         key.flush()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(chain.name, key.name)
+    if len(sys.argv) > 2:
+        asyncio.run(proxy(context, int(sys.argv[2])))
+        return
     server = HTTPServer(("127.0.0.1", 0), ListTables)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
+
+
+async def proxy(context, upstream):
+    async def pipe(source, sink):
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            sink.close()
+
+    async def handle(reader, writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
 
 
 if __name__ == "__main__":
