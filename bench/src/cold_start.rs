@@ -187,16 +187,13 @@ impl Drop for CpuShare {
     }
 }
 
-/// One cold start and a warm request: (init ms, first answer ms, second answer ms), each answer
-/// timed from the event's delivery (the function is already waiting for it); after init, the
-/// function runs within `share` when given.
-async fn cold_then_warm(
+/// Starts `binary` against a fresh Runtime API emulator and waits for its first poll: the
+/// emulator, the process, when it started and how long its init took.
+async fn boot(
     binary: &Path,
     env: &[(&str, String)],
-    events: [Value; 2],
     logs: &Path,
-    share: Option<&CpuShare>,
-) -> Result<[f64; 3], String> {
+) -> Result<(RuntimeApi, FunctionProcess, Instant, Duration), String> {
     let runtime = RuntimeApi::start().await;
     let started = Instant::now();
     let process = FunctionProcess::spawn(binary, &runtime, env, logs);
@@ -213,6 +210,20 @@ async fn cold_then_warm(
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
     };
+    Ok((runtime, process, started, init))
+}
+
+/// One cold start and a warm request: (init ms, first answer ms, second answer ms), each answer
+/// timed from the event's delivery (the function is already waiting for it); after init, the
+/// function runs within `share` when given.
+async fn cold_then_warm(
+    binary: &Path,
+    env: &[(&str, String)],
+    events: [Value; 2],
+    logs: &Path,
+    share: Option<&CpuShare>,
+) -> Result<[f64; 3], String> {
+    let (runtime, process, _, init) = boot(binary, env, logs).await?;
     if let Some(share) = share {
         share.confine(process.id())?;
     }
@@ -382,22 +393,7 @@ async fn cold_start(
     event: Value,
     logs: &Path,
 ) -> Result<(f64, f64), String> {
-    let runtime = RuntimeApi::start().await;
-    let started = Instant::now();
-    let process = FunctionProcess::spawn(binary, &runtime, env, logs);
-    let init = loop {
-        if let Some(polled) = runtime.first_poll() {
-            break polled.duration_since(started);
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            return Err(format!(
-                "{} never asked for an event:\n{}",
-                binary.display(),
-                process.logs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    };
+    let (runtime, process, started, init) = boot(binary, env, logs).await?;
     match runtime.invoke(event, Duration::from_secs(30)).await {
         Ok(Outcome::Response(_)) => Ok((init.as_secs_f64() * 1e3, started.elapsed().as_secs_f64() * 1e3)),
         other => Err(format!("{}: {other:?}\n{}", binary.display(), process.logs())),
