@@ -119,6 +119,20 @@ mod tests {
         assert_eq!(fresh.settle::<()>(Err(missing.clone())).await, Some(Err(missing)));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn every_retry_counts_in_the_request_metrics() {
+        let (tries, tally) = crate::metrics::tallied(async {
+            let mut retries = Retries::default();
+            let mut tries = 0;
+            while tries < 3 && retries.again().await {
+                tries += 1;
+            }
+            tries
+        })
+        .await;
+        assert_eq!((tries, tally.conflict_retries()), (3, 3));
+    }
+
     #[test]
     fn delays_grow_to_the_cap_and_are_spread() {
         for attempt in 0..20 {
