@@ -172,7 +172,12 @@ impl CpuShare {
         let share = CpuShare { dir };
         std::fs::write(share.dir.join("cpu.cfs_period_us"), "10000").ok()?;
         std::fs::write(share.dir.join("cpu.cfs_quota_us"), "1447").ok()?;
-        Some(share)
+        // Only a share that can take a process is used (some sandboxes refuse the move).
+        let mut probe = Command::new("sleep").arg("5").spawn().ok()?;
+        let moved = share.confine(probe.id());
+        let _ = probe.kill();
+        let _ = probe.wait();
+        moved.ok().map(|()| share)
     }
 
     /// Moves process `pid` (all its threads) into the share.
