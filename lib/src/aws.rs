@@ -7,7 +7,7 @@
 //! CLI) replaces the compiled-in roots, e.g. behind a TLS-inspecting proxy.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -113,12 +113,8 @@ const WARM_UP_KEY: &str = "originals/.connection-warm-up";
 /// `DescribeEndpoints` to DynamoDB (no table is read, so a briefly unavailable table never fails
 /// the init) and, given a bucket, a `HeadObject` of a key that never exists to S3. Both run at
 /// once, within [`WARM_UP_BUDGET`]; whatever they answer is ignored, only the pooled connection
-/// matters. Returns how long it took.
-pub async fn warm_up(
-    dynamodb: Option<&aws_sdk_dynamodb::Client>,
-    s3: Option<(&aws_sdk_s3::Client, &str)>,
-) -> Duration {
-    let started = Instant::now();
+/// matters.
+pub async fn warm_up(dynamodb: Option<&aws_sdk_dynamodb::Client>, s3: Option<(&aws_sdk_s3::Client, &str)>) {
     let dynamodb = async {
         if let Some(client) = dynamodb {
             let outcome = tokio::time::timeout(WARM_UP_BUDGET, client.describe_endpoints().send()).await;
@@ -136,7 +132,6 @@ pub async fn warm_up(
         }
     };
     tokio::join!(dynamodb, s3);
-    started.elapsed()
 }
 
 /// Configuration for a local DynamoDB/S3 API server: fixed region and dummy credentials, plain

@@ -3,9 +3,9 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use std::time::Instant;
 
+use aws_config::SdkConfig;
 use lambda_http::{Request, service_fn};
 
 use crate::http::{App, Handler};
@@ -22,9 +22,7 @@ use crate::store::DynamoStore;
 pub async fn serve(operation: Operation, handler: Handler) -> Result<(), lambda_http::Error> {
     let (settings, shared) = start().await?;
     let dynamodb = dynamodb_client(&settings, &shared);
-    if settings.warm_up {
-        crate::aws::warm_up(Some(&dynamodb), None).await;
-    }
+    warm_up(settings.warm_up, Some(&dynamodb), None).await;
     let app = app(dynamo_store(dynamodb, &settings), Logos::unavailable(), settings);
     run_api(operation, handler, app).await
 }
@@ -35,9 +33,7 @@ pub async fn serve_showing_logos(operation: Operation, handler: Handler) -> Resu
     let dynamodb = dynamodb_client(&settings, &shared);
     let logos = logo_settings(&settings)?;
     let logos = Logos::new(Arc::new(Unavailable), logos.base_url.clone());
-    if settings.warm_up {
-        crate::aws::warm_up(Some(&dynamodb), None).await;
-    }
+    warm_up(settings.warm_up, Some(&dynamodb), None).await;
     let app = app(dynamo_store(dynamodb, &settings), logos, settings);
     run_api(operation, handler, app).await
 }
@@ -49,9 +45,7 @@ pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Resu
     let logos = logo_settings(&settings)?;
     let LogoStorage { bucket, endpoint } = &logos.storage;
     let s3 = crate::aws::s3_client(&shared, endpoint.as_deref());
-    if settings.warm_up {
-        crate::aws::warm_up(Some(&dynamodb), Some((&s3, bucket))).await;
-    }
+    warm_up(settings.warm_up, Some(&dynamodb), Some((&s3, bucket))).await;
     let logos = Logos::new(
         Arc::new(S3ObjectStore::new(s3, bucket.clone())),
         logos.base_url.clone(),
@@ -83,6 +77,18 @@ fn dynamodb_client(settings: &Settings, shared: &SdkConfig) -> aws_sdk_dynamodb:
 fn dynamo_store(client: aws_sdk_dynamodb::Client, settings: &Settings) -> Arc<DynamoStore> {
     let StoreSettings { table, id_block, .. } = &settings.store;
     Arc::new(DynamoStore::new(client, table.clone(), *id_block))
+}
+
+/// Opens the function's connections during init ([`crate::aws::warm_up`]) when `enabled`
+/// (`WARM_UP_CONNECTIONS`, default `true`).
+async fn warm_up(
+    enabled: bool,
+    dynamodb: Option<&aws_sdk_dynamodb::Client>,
+    s3: Option<(&aws_sdk_s3::Client, &str)>,
+) {
+    if enabled {
+        crate::aws::warm_up(dynamodb, s3).await;
+    }
 }
 
 fn logo_settings(settings: &Settings) -> Result<&LogoSettings, lambda_http::Error> {
@@ -129,9 +135,7 @@ pub async fn serve_resizer() -> Result<(), lambda_http::Error> {
     let LogoStorage { bucket, endpoint } = &logos.storage;
     let shared = crate::aws::sdk_config().await?;
     let s3 = crate::aws::s3_client(&shared, endpoint.as_deref());
-    if warm {
-        crate::aws::warm_up(None, Some((&s3, bucket))).await;
-    }
+    warm_up(warm, None, Some((&s3, bucket))).await;
     let objects = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
     let resizer = Arc::new(Resizer::new(objects, logos.boxes));
     lambda_runtime::run(lambda_runtime::service_fn(
