@@ -473,3 +473,43 @@ async fn every_invocation_logs_one_embedded_metric_format_line() {
     assert!(line["BytesOut"].as_u64().is_some_and(|b| b > 0), "{line}");
     assert_eq!(line["Refused"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_never_answers_delays_init_by_the_warm_up_budget_at_most() {
+    // Accepts connections and never answers: the warm-up's requests hang until its budget ends.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", silent.local_addr().expect("address"));
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            connections.push(socket);
+        }
+    });
+    let logs = tempfile::tempdir().expect("log dir");
+    let env = [
+        ("TABLE_NAME", "t".to_owned()),
+        ("DYNAMODB_ENDPOINT", endpoint.clone()),
+        ("S3_ENDPOINT", endpoint),
+        ("LOGO_BUCKET", "logos".to_owned()),
+        ("LOGO_BASE_URL", "https://cdn.test".to_owned()),
+    ];
+    for function in ["customer-create", "logo-resizer"] {
+        let binary = api_tests::binary(function);
+        let runtime = RuntimeApi::start().await;
+        let started = std::time::Instant::now();
+        let process = FunctionProcess::spawn(&binary, &runtime, &env, logs.path());
+        while runtime.first_poll().is_none() && started.elapsed() < Duration::from_secs(8) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let init = runtime
+            .first_poll()
+            .map(|polled| polled.duration_since(started))
+            .unwrap_or_else(|| panic!("{function} never finished its init:\n{}", process.logs()));
+        assert!(
+            init >= customer_api::aws::WARM_UP_BUDGET && init < Duration::from_secs(5),
+            "{function}: init took {init:?}, the warm-up waits {:?} at most",
+            customer_api::aws::WARM_UP_BUDGET
+        );
+    }
+    held.abort();
+}
