@@ -282,7 +282,7 @@ impl Logos {
 
     /// Stores an upload as the organization's new original and returns its path. Function
     /// instances share the bucket, so the key is taken with a conditional write: when another
-    /// instance took it in the same millisecond, the next millisecond is tried.
+    /// instance took it in the same millisecond, a later millisecond is tried.
     pub async fn store(&self, org: &Organization, upload: &Upload) -> Result<LogoPath, StoreError> {
         for _ in 0..KEY_ATTEMPTS {
             let path = LogoPath(format!(
@@ -302,6 +302,11 @@ impl Logos {
             if created {
                 return Ok(path);
             }
+            // Another instance took this millisecond. Its counter may be walking the same
+            // milliseconds as ours (both uploading this name at once): jump a random distance
+            // ahead, so that the two stop meeting on the same keys.
+            let jump = crate::retry::random_below(32) + 1;
+            self.last_millis.fetch_add(jump, Ordering::Relaxed);
         }
         Err(StoreError::Backend("no free logo key".into()))
     }
