@@ -175,6 +175,20 @@ macro_rules! catalogue {
             }
         }
 
+        impl $patch {
+            /// Each form parameter with the schema of its value, and whether an empty value
+            /// (JSON `null`) clears it.
+            pub fn param_schemas() -> Vec<$crate::schema::ParamSchema> {
+                vec![$(
+                    $crate::schema::ParamSchema {
+                        name: $pj,
+                        schema: <$pt as $crate::schema::Describe>::schema(),
+                        clears: matches!(<$pt as $crate::values::Param>::parse(""), Ok(None)),
+                    },
+                )*]
+            }
+        }
+
         /// The catalogue's form parameters.
         pub const $params: &[&str] = &[$($pj),*];
 
@@ -212,6 +226,15 @@ macro_rules! catalogue {
             )*
         }
 
+        impl $view<'_> {
+            /// The schema of the documented object: every key, in order, always present.
+            pub fn schema() -> ::serde_json::Value {
+                $crate::schema::object(vec![
+                    $(($vj, $crate::catalogue::view_schema!($vk $vt)),)*
+                ])
+            }
+        }
+
         impl<'a> $view<'a> {
             /// The view of `record`, with its computed values.
             pub fn new(record: &'a $crate::model::Record<$fields>, shown: &'a $shown) -> Self {
@@ -241,6 +264,22 @@ macro_rules! view_type {
     (null $a:lifetime $t:ty) => { () };
 }
 
+/// The schema of a view key, by where its value comes from.
+macro_rules! view_schema {
+    (fields $t:ty) => {
+        <Option<$t> as $crate::schema::Describe>::schema()
+    };
+    (record $t:ty) => {
+        <$t as $crate::schema::Describe>::schema()
+    };
+    (shown $t:ty) => {
+        <$t as $crate::schema::Describe>::schema()
+    };
+    (null $t:ty) => {
+        <() as $crate::schema::Describe>::schema()
+    };
+}
+
 /// The value of a view key, by where it comes from.
 macro_rules! view_value {
     (fields $record:ident $shown:ident $f:ident) => {
@@ -257,4 +296,4 @@ macro_rules! view_value {
     };
 }
 
-pub(crate) use {catalogue, filter, view_type, view_value};
+pub(crate) use {catalogue, filter, view_schema, view_type, view_value};

@@ -141,6 +141,36 @@ impl ApiError {
         ApiError::InvalidParamType(echo(name).into_owned())
     }
 
+    /// One error of every kind (the variants' data made up): what the OpenAPI document lists
+    /// under each status. [`ApiError::code`]'s exhaustive match is where a new kind is named.
+    pub fn every_kind() -> Vec<ApiError> {
+        let name = || "name".to_owned();
+        vec![
+            ApiError::MissingParam(name()),
+            ApiError::NotUnique(name()),
+            ApiError::InvalidParam(vec![name()]),
+            ApiError::InvalidParamType(name()),
+            ApiError::InvalidDatetimeFormat(name()),
+            ApiError::NotFound(name()),
+            ApiError::SaveFailed(Resource::Customer),
+            ApiError::DeleteFailed(Resource::Customer),
+            ApiError::PreconditionFailed(Resource::Customer),
+            ApiError::InvalidHeader("If-Match"),
+            ApiError::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyInUse,
+            ApiError::Conflict(Resource::Customer),
+            ApiError::ExceededFileSize,
+            ApiError::UnsupportedFileType,
+            ApiError::Unauthorized,
+            ApiError::PayloadTooLarge,
+            ApiError::HeadTooLarge,
+            ApiError::MalformedRequest,
+            ApiError::RequestTimeout,
+            ApiError::RouteNotFound(name()),
+            ApiError::ServerError,
+        ]
+    }
+
     /// The documented `error` code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -206,6 +236,40 @@ pub struct ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each variant's place in `every_kind`; the match breaks the build when a variant is added.
+    fn place(error: &ApiError) -> usize {
+        match error {
+            ApiError::MissingParam(_) => 0,
+            ApiError::NotUnique(_) => 1,
+            ApiError::InvalidParam(_) => 2,
+            ApiError::InvalidParamType(_) => 3,
+            ApiError::InvalidDatetimeFormat(_) => 4,
+            ApiError::NotFound(_) => 5,
+            ApiError::SaveFailed(_) => 6,
+            ApiError::DeleteFailed(_) => 7,
+            ApiError::PreconditionFailed(_) => 8,
+            ApiError::InvalidHeader(_) => 9,
+            ApiError::IdempotencyKeyReused => 10,
+            ApiError::IdempotencyKeyInUse => 11,
+            ApiError::Conflict(_) => 12,
+            ApiError::ExceededFileSize => 13,
+            ApiError::UnsupportedFileType => 14,
+            ApiError::Unauthorized => 15,
+            ApiError::PayloadTooLarge => 16,
+            ApiError::HeadTooLarge => 17,
+            ApiError::MalformedRequest => 18,
+            ApiError::RequestTimeout => 19,
+            ApiError::RouteNotFound(_) => 20,
+            ApiError::ServerError => 21,
+        }
+    }
+
+    #[test]
+    fn every_kind_lists_each_variant_once() {
+        let places: Vec<usize> = ApiError::every_kind().iter().map(place).collect();
+        assert_eq!(places, (0..=21).collect::<Vec<_>>());
+    }
 
     #[test]
     fn documented_texts_are_verbatim() {

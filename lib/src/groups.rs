@@ -1,6 +1,7 @@
 //! Customer groups (also called customer categories): the model and its rules.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::error::{ApiError, Resource};
 use crate::input::{JsonInput, Precondition, Target};
@@ -8,6 +9,7 @@ use crate::list::cursor::Sealer;
 use crate::list::{FieldSpec, Filter, ListQuery, ListSpec, PageLinks};
 use crate::model::{Draft, Fields, FieldsPatch, Kind, Link, Organization, Patch, Record, Scope, StoreError};
 use crate::retry::Retries;
+use crate::schema::{Describe, nullable, object};
 use crate::store::RecordStore;
 use crate::time::Timestamp;
 use crate::values::{Invalid, LongText, Name, Reference, Sortable, compare_options};
@@ -113,6 +115,36 @@ struct GroupView<'a> {
 }
 
 impl Group {
+    /// The schema of the documented object: [`GroupView`]'s keys, in order.
+    pub fn schema() -> Value {
+        object(vec![
+            ("id", u64::schema()),
+            ("name", Name::schema()),
+            ("reference", Reference::schema()),
+            ("organization", Organization::schema()),
+            ("description", Option::<LongText>::schema()),
+            ("dateCreated", Timestamp::schema()),
+            ("lastUpdated", Timestamp::schema()),
+        ])
+    }
+
+    /// The schema of a request body: the writable fields (`null` clears a description and is
+    /// no value for the others), and the documented object's other keys, accepted and ignored.
+    pub fn input_schema() -> Value {
+        let writable = WRITABLE.map(|name| {
+            let schema = match name {
+                "reference" => Reference::schema(),
+                "name" => Name::schema(),
+                _ => LongText::schema(),
+            };
+            (name, nullable(schema))
+        });
+        let ignored = READ_ONLY.map(|name| (name, json!({"readOnly": true})));
+        let mut schema = object(writable.into_iter().chain(ignored).collect());
+        schema["required"] = json!([]);
+        schema
+    }
+
     /// The stored record.
     pub fn record(&self) -> &Record<GroupFields> {
         &self.record
@@ -450,5 +482,45 @@ impl<'a> Groups<'a> {
                 return answer;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(value: &Value) -> Vec<&String> {
+        value.as_object().expect("an object").keys().collect()
+    }
+
+    #[test]
+    fn the_schema_has_the_shown_keys_in_order() {
+        let now = Timestamp::now();
+        let group = Group {
+            org: Organization::parse("org").expect("org"),
+            record: Record {
+                id: 1,
+                links: Vec::new(),
+                reference: Reference::parse("r").expect("reference"),
+                date_created: now,
+                last_updated: now,
+                fields: GroupFields {
+                    name: Name::parse("n").expect("name"),
+                    description: None,
+                },
+                version: 1,
+            },
+        };
+        let shown = serde_json::to_value(&group).expect("serialises");
+        let schema = Group::schema();
+        assert_eq!(keys(&shown), keys(&schema["properties"]));
+    }
+
+    #[test]
+    fn the_input_schema_names_what_a_body_may_carry() {
+        let schema = Group::input_schema();
+        let named: Vec<&String> = keys(&schema["properties"]);
+        let expected: Vec<&str> = WRITABLE.iter().chain(READ_ONLY.iter()).copied().collect();
+        assert_eq!(named, expected);
     }
 }

@@ -54,6 +54,17 @@ pub async fn serve_storing_logos(operation: Operation, handler: Handler) -> Resu
     run_api(operation, handler, app).await
 }
 
+/// The `api-document` function: serves the OpenAPI document, generated during init; no
+/// settings, no AWS client.
+pub async fn serve_document() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    crate::openapi::text();
+    lambda_http::run(service_fn(|_: Request| async {
+        Ok::<_, Infallible>(crate::http::document_response())
+    }))
+    .await
+}
+
 /// A function's app: its store and logos, the settings' claim and cursor key.
 fn app(store: Arc<DynamoStore>, logos: Logos, settings: Settings) -> App {
     let app = App::new(store, Arc::new(logos), settings.org_claim);

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use customer_api::error::ApiError;
 use customer_api::form::MAX_EVENT;
-use customer_api::http::{App, error_response};
-use customer_api::routes;
+use customer_api::http::{App, document_response, error_response};
+use customer_api::{openapi, routes};
 
 /// The largest request body read, in bytes: the event that carries a body is larger still, so
 /// a longer one could never reach a Lambda.
@@ -103,6 +103,9 @@ impl Gateway {
         }
         if head_size(&request) > MAX_HEAD {
             return error_response(&ApiError::HeadTooLarge);
+        }
+        if request.method == "GET" && request.path == openapi::PATH {
+            return document_response();
         }
         let Some((route, params)) = routes::find(&request.method, &request.path) else {
             return error_response(&ApiError::RouteNotFound(format!(

@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 const USAGE: &str = "\
 usage: local-api [--port N] [--bind ADDR] [--data-dir DIR] [--tokens FILE]
                  [--dynamodb-endpoint URL [--table NAME]]
+       local-api openapi [FILE]   write the OpenAPI document to FILE (default: standard output)
 
   --port N                  port to listen on (default 3000)
   --bind ADDR               address to listen on (default 127.0.0.1)
@@ -218,8 +219,26 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
+/// `local-api openapi [FILE]`: writes the document served at `/api/v1.0/openapi.json`.
+fn write_document(file: Option<String>) -> ! {
+    let text = customer_api::openapi::text();
+    let written = match &file {
+        Some(path) => std::fs::write(path, text),
+        None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()),
+    };
+    if let Err(error) = written {
+        eprintln!("local-api: cannot write the document: {error}");
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}
+
 #[tokio::main]
 async fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("openapi") {
+        write_document(args.next());
+    }
     lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
     let options = match parse_args() {
         Ok(options) => options,

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::catalogue;
 use crate::logos::LogoPath;
 use crate::model::{Fields, FieldsPatch, Kind, Link, Organization};
+use crate::schema::{Describe, object};
 use crate::time::Timestamp;
 use crate::values::{Amount, CurrencyCode, Days, Latitude, LongText, Longitude, Name, Reference, ShortText};
+use serde_json::Value;
 
 catalogue! {
     fields CustomerFields, patch CustomerPatch, shown Shown, view CustomerView,
@@ -217,9 +219,78 @@ pub struct RegionRef {
     pub href: String,
 }
 
+impl Describe for Related {
+    fn schema() -> Value {
+        object(vec![
+            ("id", <u64 as Describe>::schema()),
+            ("reference", <String as Describe>::schema()),
+            ("name", <String as Describe>::schema()),
+            ("href", <String as Describe>::schema()),
+        ])
+    }
+}
+
+impl Describe for CreatedBy {
+    fn schema() -> Value {
+        object(vec![
+            ("userId", <u64 as Describe>::schema()),
+            ("reference", <String as Describe>::schema()),
+            ("href", <String as Describe>::schema()),
+        ])
+    }
+}
+
+impl Describe for RegionRef {
+    fn schema() -> Value {
+        object(vec![
+            ("id", <u64 as Describe>::schema()),
+            ("name", <String as Describe>::schema()),
+            ("href", <String as Describe>::schema()),
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys of each embedded object as the serialiser writes them, against the schema's.
+    #[test]
+    fn embedded_objects_have_exactly_the_described_keys() {
+        fn keys(value: Value) -> Vec<String> {
+            value.as_object().expect("object").keys().cloned().collect()
+        }
+        fn described<T: Describe>() -> Vec<String> {
+            keys(T::schema()["properties"].clone())
+        }
+        let related = Related {
+            id: 1,
+            reference: "r".into(),
+            name: "n".into(),
+            href: "/h".into(),
+        };
+        let created = CreatedBy {
+            user_id: 1,
+            reference: "r".into(),
+            href: "/h".into(),
+        };
+        let region = RegionRef {
+            id: 1,
+            name: "n".into(),
+            href: "/h".into(),
+        };
+        let json = |value: serde_json::Result<Value>| value.expect("serialises");
+        assert_eq!(keys(json(serde_json::to_value(&related))), described::<Related>());
+        assert_eq!(
+            keys(json(serde_json::to_value(&created))),
+            described::<CreatedBy>()
+        );
+        assert_eq!(
+            keys(json(serde_json::to_value(&region))),
+            described::<RegionRef>()
+        );
+    }
+
     use crate::store::dynamo::SYSTEM_ATTRIBUTES;
 
     #[test]

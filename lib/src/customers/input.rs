@@ -5,24 +5,75 @@ use super::catalogue::{CustomerPatch, DueDateType, PARAMS};
 use crate::error::ApiError;
 use crate::form::FormData;
 use crate::logos::Upload;
-use crate::values::{MAX_REFERENCE, Sent};
+use crate::schema::{Describe, ParamSchema, object, text};
+use crate::values::{MAX_NAME, MAX_REFERENCE, Sent};
+use serde_json::{Value, json};
 
-/// Parameters with rules of their own (beside the catalogue's [`PARAMS`]), with the JSON type
-/// each takes in a JSON body besides a string and `null`.
-const RULED_PARAMS: [(&str, Sent); 12] = [
-    ("reference", Sent::Text),
-    ("name", Sent::Text),
-    ("categoryId", Sent::Number),
-    ("parentCustomer", Sent::Number),
-    ("customerSegmentationId", Sent::Number),
-    ("userId", Sent::Number),
-    ("regionId", Sent::Number),
-    ("paymentTypes", Sent::Array),
-    ("currency", Sent::Text),
-    ("dueDateConfigType", Sent::Number),
-    ("useExternalId", Sent::Bool),
-    ("imageFile", Sent::Text),
+/// A parameter with rules of its own (beside the catalogue's [`PARAMS`]).
+struct Ruled {
+    name: &'static str,
+    /// The JSON type it takes in a JSON body besides a string and `null`.
+    native: Sent,
+    /// The schema of a value that sets it.
+    schema: fn() -> Value,
+    /// Whether empty (or `null`) clears it.
+    clears: bool,
+}
+
+const fn ruled(name: &'static str, native: Sent, schema: fn() -> Value, clears: bool) -> Ruled {
+    Ruled {
+        name,
+        native,
+        schema,
+        clears,
+    }
+}
+
+/// The parameters with rules of their own.
+const RULED_PARAMS: [Ruled; 12] = [
+    ruled("reference", Sent::Text, || text(MAX_REFERENCE), false),
+    ruled("name", Sent::Text, || text(MAX_NAME), false),
+    ruled("categoryId", Sent::Number, link_schema, true),
+    ruled("parentCustomer", Sent::Number, link_schema, true),
+    ruled("customerSegmentationId", Sent::Number, link_schema, true),
+    ruled("userId", Sent::Number, link_schema, true),
+    ruled("regionId", Sent::Number, u64::schema, true),
+    ruled(
+        "paymentTypes",
+        Sent::Array,
+        || json!({"type": "array", "items": object(vec![("id", u64::schema())])}),
+        true,
+    ),
+    ruled(
+        "currency",
+        Sent::Text,
+        || json!({"type": "string", "minLength": 3, "maxLength": 3, "description": "ISO 4217 code, any case"}),
+        true,
+    ),
+    ruled(
+        "dueDateConfigType",
+        Sent::Number,
+        || json!({"type": "integer", "enum": [1, 2]}),
+        true,
+    ),
+    ruled("useExternalId", Sent::Bool, bool::schema, true),
+    ruled(
+        "imageFile",
+        Sent::Text,
+        || json!({"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}),
+        false,
+    ),
 ];
+
+/// A linked record: its id, or its reference with `useExternalId=true`.
+fn link_schema() -> Value {
+    json!({
+        "type": ["integer", "string"],
+        "minimum": 0,
+        "minLength": 1,
+        "description": "an id, or a reference with useExternalId=true",
+    })
+}
 
 /// A linked resource addressed by numeric id or by reference (external id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +142,17 @@ fn bad(name: &str) -> ApiError {
 impl CustomerInput {
     /// Whether `name` is a customer parameter.
     pub fn knows(name: &str) -> bool {
-        PARAMS.contains(&name) || RULED_PARAMS.iter().any(|(n, _)| *n == name)
+        PARAMS.contains(&name) || RULED_PARAMS.iter().any(|ruled| ruled.name == name)
+    }
+
+    /// Every customer parameter with the schema of its value (`imageFile` is a file).
+    pub fn param_schemas() -> Vec<ParamSchema> {
+        let ruled = RULED_PARAMS.iter().map(|ruled| ParamSchema {
+            name: ruled.name,
+            schema: (ruled.schema)(),
+            clears: ruled.clears,
+        });
+        ruled.chain(CustomerPatch::param_schemas()).collect()
     }
 
     /// Reads a body's customer parameters (a body parsed with [`CustomerInput::knows`]); wrong
@@ -103,7 +164,7 @@ impl CustomerInput {
                 .find(|v| v.name == name)
                 .map(|v| (v.text.trim(), v.sent))
         };
-        for (name, native) in RULED_PARAMS {
+        for Ruled { name, native, .. } in RULED_PARAMS {
             if sent(name).is_some_and(|(_, sent)| !sent.carries(native)) {
                 return Err(bad(name));
             }

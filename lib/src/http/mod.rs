@@ -112,6 +112,16 @@ struct ListBody<T> {
     data: Vec<T>,
 }
 
+/// The OpenAPI document (`GET /api/v1.0/openapi.json`, no credentials needed).
+pub fn document_response() -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json;charset=utf-8")
+        .header("cache-control", "public, max-age=300")
+        .body(Body::Text(crate::openapi::text().to_owned()))
+        .unwrap_or_else(|_| error_response(&ApiError::ServerError))
+}
+
 /// A JSON response.
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {

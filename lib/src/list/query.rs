@@ -19,7 +19,7 @@ pub const MAX_PAGE: u64 = 100;
 pub const MAX_OFFSET: u64 = 10_000_000;
 /// The longest accepted filter pattern, in characters: a whole 255-character value with stars
 /// around and inside it.
-const MAX_PATTERN: usize = 512;
+pub const MAX_PATTERN: usize = 512;
 
 /// A parsed list query over records with fields `F`.
 #[derive(Debug, Clone)]
@@ -68,8 +68,90 @@ pub struct CursorMode {
     pub backward: bool,
 }
 
-const DATE_FIELDS: [&str; 2] = ["dateCreated", "lastUpdated"];
-const DATE_OPS: [&str; 4] = ["gt", "gte", "lt", "lte"];
+/// The list parameters every resource takes besides its field filters, date filters and linked
+/// wildcards: one catalogue, read by the parser and by the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListParam {
+    /// `max`: the page size.
+    Max,
+    /// `offset`: records to skip.
+    Offset,
+    /// `sort`: the sort key.
+    Sort,
+    /// `order`: `asc` or `desc`.
+    Order,
+    /// `reference`: a wildcard on the reference.
+    Reference,
+    /// `paging`: `offset` or `cursor` (beyond the reference).
+    Paging,
+    /// `cursor`: a page's position from an earlier page's link (beyond the reference).
+    Cursor,
+}
+
+impl ListParam {
+    /// Every one, in the order documents list them.
+    pub const ALL: [ListParam; 7] = [
+        ListParam::Max,
+        ListParam::Offset,
+        ListParam::Sort,
+        ListParam::Order,
+        ListParam::Reference,
+        ListParam::Paging,
+        ListParam::Cursor,
+    ];
+
+    /// The query parameter's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListParam::Max => "max",
+            ListParam::Offset => "offset",
+            ListParam::Sort => "sort",
+            ListParam::Order => "order",
+            ListParam::Reference => "reference",
+            ListParam::Paging => "paging",
+            ListParam::Cursor => "cursor",
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|param| param.name() == name)
+    }
+
+    /// Whether paging links and cursors carry it as a filter (the others are paging itself).
+    fn is_filter(self) -> bool {
+        self == ListParam::Reference
+    }
+}
+
+/// The date fields that filter lists, and the comparisons: `dateCreated_gte=...` and so on.
+pub const DATE_FIELDS: [&str; 2] = ["dateCreated", "lastUpdated"];
+/// The comparisons of a date filter.
+pub const DATE_OPS: [&str; 4] = ["gt", "gte", "lt", "lte"];
+
+/// The eight date filters' names.
+pub fn date_filters() -> impl Iterator<Item = String> {
+    DATE_FIELDS
+        .into_iter()
+        .flat_map(|field| DATE_OPS.into_iter().map(move |op| format!("{field}_{op}")))
+}
+
+/// The values `sort` takes on every resource, besides its fields and linked sorts.
+pub const SYSTEM_SORTS: [&str; 4] = ["id", "reference", "dateCreated", "lastUpdated"];
+
+impl<F> ListSpec<F> {
+    /// Every value `sort` takes on this resource.
+    pub fn sort_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        SYSTEM_SORTS
+            .into_iter()
+            .chain(self.fields.iter().map(|f| f.name))
+            .chain(self.linked_sorts.iter().map(|l| l.name))
+    }
+
+    /// The fields that filter lists, with how.
+    pub fn filters(&self) -> impl Iterator<Item = &'static FieldSpec<F>> + '_ {
+        self.fields.iter().filter(|f| f.filter != Filter::No)
+    }
+}
 
 impl<F: 'static> ListQuery<F> {
     fn new(sort: Sort<F>, max: u64) -> Self {
@@ -98,16 +180,10 @@ impl<F: 'static> ListQuery<F> {
         let params: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
             .into_owned()
             .collect();
-        let filter = |name: &str| {
-            spec.fields
-                .iter()
-                .find(|f| f.name == name && f.filter != Filter::No)
-        };
+        let filter = |name: &str| spec.filters().find(|f| f.name == name);
         let known = |name: &str| {
-            matches!(
-                name,
-                "max" | "offset" | "sort" | "order" | "reference" | "paging" | "cursor"
-            ) || filter(name).is_some()
+            ListParam::named(name).is_some()
+                || filter(name).is_some()
                 || spec.linked.contains(&name)
                 || date_filter(name).is_some()
         };
@@ -131,19 +207,22 @@ impl<F: 'static> ListQuery<F> {
 
         let mut query = ListQuery::new(Sort::DateCreated, MAX_PAGE);
         for (name, value) in &params {
-            match name.as_str() {
-                "max" => query.max = parse_count(name, value, u64::MAX)?.min(MAX_PAGE),
-                "offset" => query.offset = parse_count(name, value, MAX_OFFSET)?,
-                "sort" => query.sort = sort(spec, value).ok_or_else(|| ApiError::bad_type(name))?,
-                "order" => {
+            let param = ListParam::named(name);
+            match param {
+                Some(ListParam::Max) => query.max = parse_count(name, value, u64::MAX)?.min(MAX_PAGE),
+                Some(ListParam::Offset) => query.offset = parse_count(name, value, MAX_OFFSET)?,
+                Some(ListParam::Sort) => {
+                    query.sort = sort(spec, value).ok_or_else(|| ApiError::bad_type(name))?;
+                }
+                Some(ListParam::Order) => {
                     query.order = match value.to_ascii_lowercase().as_str() {
                         "asc" => Order::Asc,
                         "desc" => Order::Desc,
                         _ => return Err(ApiError::bad_type(name)),
                     }
                 }
-                "reference" => query.reference = Some(pattern(name, value)?),
-                "paging" => {
+                Some(ListParam::Reference) => query.reference = Some(pattern(name, value)?),
+                Some(ListParam::Paging) => {
                     query.cursor = match value.to_ascii_lowercase().as_str() {
                         "cursor" => Some(CursorMode {
                             page: 0,
@@ -153,11 +232,11 @@ impl<F: 'static> ListQuery<F> {
                         _ => return Err(ApiError::bad_type(name)),
                     }
                 }
-                "cursor" if value.is_empty() || query.token.is_some() => {
+                Some(ListParam::Cursor) if value.is_empty() || query.token.is_some() => {
                     return Err(ApiError::bad_type(name));
                 }
-                "cursor" => query.token = Some(value.clone()),
-                _ => {
+                Some(ListParam::Cursor) => query.token = Some(value.clone()),
+                None => {
                     if let Some((field, op)) = date_filter(name) {
                         query.add_date(field, op, value)?;
                     } else if let Some(&linked) = spec.linked.iter().find(|l| **l == name) {
@@ -167,10 +246,7 @@ impl<F: 'static> ListQuery<F> {
                     }
                 }
             }
-            if !matches!(
-                name.as_str(),
-                "max" | "offset" | "sort" | "order" | "paging" | "cursor"
-            ) {
+            if param.is_none_or(ListParam::is_filter) {
                 query.echo.push((name.clone(), value.clone()));
             }
         }
@@ -388,6 +464,7 @@ fn sort_key<F: Fields>(sort: &Sort<F>) -> Option<fn(&Record<F>) -> String> {
 }
 
 fn sort<F>(spec: &ListSpec<F>, value: &str) -> Option<Sort<F>> {
+    // Every name here is one of `SYSTEM_SORTS`.
     match value {
         "id" => Some(Sort::Id),
         "reference" => Some(Sort::Reference),

@@ -56,6 +56,14 @@ fn steps() -> Vec<Step> {
     const C: &str = "/api/v1.0/customers";
     vec![
         step(
+            "api-document",
+            "GET /api/v1.0/openapi.json",
+            "/api/v1.0/openapi.json",
+            "",
+            200,
+            ("/openapi", json!("3.1.0")),
+        ),
+        step(
             "group-create",
             "POST /api/v1.0/customerGroups",
             G,

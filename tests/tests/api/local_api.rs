@@ -102,6 +102,27 @@ fn serves_and_keeps_data_across_restarts() {
     assert_eq!(status, 404);
 }
 
+/// The OpenAPI document: served without credentials, the same bytes `local-api openapi FILE`
+/// writes, and the document the library generates.
+#[test]
+fn serves_and_writes_the_openapi_document() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start(&["--data-dir", data_dir(dir.path())]);
+    let (status, served) = server.request("GET", customer_api::openapi::PATH, None, "");
+    assert_eq!(status, 200);
+    assert_eq!(served, customer_api::openapi::document());
+    let file = dir.path().join("openapi.json");
+    let written = Command::new(api_tests::binary("local-api"))
+        .args(["openapi", file.to_str().expect("path")])
+        .status()
+        .expect("run local-api openapi");
+    assert!(written.success());
+    let text = std::fs::read_to_string(&file).expect("the document");
+    assert_eq!(serde_json::from_str::<Value>(&text).expect("JSON"), served);
+    let (status, _) = server.request("POST", customer_api::openapi::PATH, None, "");
+    assert_eq!(status, 404, "only GET serves it");
+}
+
 #[test]
 fn custom_tokens_file_replaces_the_demo_tokens() {
     let dir = tempfile::tempdir().expect("dir");

@@ -309,6 +309,16 @@ async fn every_function_boots_and_answers_real_events() {
         )
         .await;
     assert_eq!(status, 200);
+
+    // The document function, which needs no settings: the document local-api serves too.
+    let (status, document) = stack
+        .http(
+            &api_tests::binary("api-document"),
+            get("GET /api/v1.0/openapi.json", customer_api::openapi::PATH, ""),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(document, customer_api::openapi::document());
 }
 
 #[tokio::test]

@@ -3,10 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use customer_api::openapi;
 use customer_api::routes::{Operation, routes};
 use customer_api::settings::required_env;
 use customer_api::store::dynamo::TableDefinition;
 use yaml_rust2::{Yaml, YamlLoader};
+
+/// The function serving the OpenAPI document.
+const DOCUMENT: &str = "api-document";
 
 fn template() -> Yaml {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
@@ -59,7 +63,7 @@ fn every_route_has_its_function_and_local_api_serves_the_same_table() {
             );
         }
     }
-    let served: BTreeSet<(String, String, String)> = routes()
+    let mut served: BTreeSet<(String, String, String)> = routes()
         .into_iter()
         .map(|r| {
             (
@@ -69,6 +73,7 @@ fn every_route_has_its_function_and_local_api_serves_the_same_table() {
             )
         })
         .collect();
+    served.insert(("GET".to_owned(), openapi::PATH.to_owned(), DOCUMENT.to_owned()));
     assert_eq!(
         deployed, served,
         "template.yaml routes differ from the route table local-api serves"
@@ -92,7 +97,11 @@ fn every_function_binary_is_deployed_and_every_deployed_function_exists() {
         .map(|op| op.function_name().to_owned())
         .collect();
     expected.insert("logo-resizer".to_owned());
-    assert_eq!(deployed, expected, "one function per operation, plus the resizer");
+    expected.insert(DOCUMENT.to_owned());
+    assert_eq!(
+        deployed, expected,
+        "one function per operation, plus the resizer and the document"
+    );
 }
 
 #[test]
@@ -115,6 +124,9 @@ fn every_required_variable_is_set_for_its_function() {
                     .collect()
             })
             .unwrap_or_default();
+        if binary == DOCUMENT {
+            continue;
+        }
         let operation = Operation::ALL.into_iter().find(|op| op.function_name() == binary);
         for variable in required_env(operation) {
             assert!(
@@ -193,6 +205,32 @@ fn the_table_is_the_one_in_infra() {
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
         Some(true)
     );
+}
+
+/// Only the document is public: every API route goes through the JWT authorizer, and the
+/// document's function may call nothing.
+#[test]
+fn only_the_document_skips_the_authorizer_and_it_has_no_permissions() {
+    let template = template();
+    for (binary, function) in functions(&template) {
+        let events = function["Properties"]["Events"]
+            .as_hash()
+            .cloned()
+            .unwrap_or_default();
+        for event in events.values().filter(|e| e["Type"].as_str() == Some("HttpApi")) {
+            let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
+            let public = binary == DOCUMENT;
+            assert_eq!(
+                authorizer == Some("NONE"),
+                public,
+                "{binary}: authorizer {authorizer:?}"
+            );
+        }
+        if binary == DOCUMENT {
+            let policies = function["Properties"]["Policies"].as_vec().expect("policies");
+            assert!(policies.is_empty(), "{binary} has permissions: {policies:?}");
+        }
+    }
 }
 
 #[test]
