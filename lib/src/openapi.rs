@@ -394,11 +394,24 @@ fn operation(route: &Route) -> Value {
             },
             "content": {"application/json": {"schema": schema}},
         });
+        let mut headers = Map::new();
         if tagged {
-            response["headers"] = json!({"ETag": {
-                "description": "The record's version, for If-Match.",
-                "schema": {"type": "string"},
-            }});
+            headers.insert(
+                "ETag".to_owned(),
+                json!({"description": "The record's version, for If-Match.", "schema": {"type": "string"}}),
+            );
+        }
+        if route.operation.takes_idempotency_key(route.method) {
+            headers.insert(
+                "Idempotent-Replayed".to_owned(),
+                json!({
+                    "description": "`true` when this is the kept answer to an earlier request with the same Idempotency-Key.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }),
+            );
+        }
+        if !headers.is_empty() {
+            response["headers"] = Value::Object(headers);
         }
         if *status == 201 && !route.path.contains("{") {
             response["links"] = links(route);

@@ -13,6 +13,7 @@ mod idempotency;
 mod layout;
 mod local_api;
 mod logos;
+mod openapi;
 mod preconditions;
 mod readme;
 mod runtime;
