@@ -32,6 +32,19 @@ fn functions(template: &Yaml) -> Vec<(String, &Yaml)> {
         .collect()
 }
 
+/// A function's API Gateway routes.
+fn http_events(function: &Yaml) -> Vec<Yaml> {
+    let events = function["Properties"]["Events"]
+        .as_hash()
+        .cloned()
+        .unwrap_or_default();
+    events
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+        .cloned()
+        .collect()
+}
+
 fn binaries() -> BTreeSet<String> {
     let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/Cargo.toml"))
         .expect("manifest");
@@ -49,11 +62,7 @@ fn every_route_has_its_function_and_local_api_serves_the_same_table() {
     let template = template();
     let mut deployed = BTreeSet::new();
     for (binary, function) in functions(&template) {
-        let events = function["Properties"]["Events"]
-            .as_hash()
-            .cloned()
-            .unwrap_or_default();
-        for event in events.values().filter(|e| e["Type"].as_str() == Some("HttpApi")) {
+        for event in http_events(function) {
             let properties = &event["Properties"];
             let method = properties["Method"].as_str().expect("Method").to_owned();
             let path = properties["Path"].as_str().expect("Path").to_owned();
@@ -213,11 +222,7 @@ fn the_table_is_the_one_in_infra() {
 fn only_the_document_skips_the_authorizer_and_it_has_no_permissions() {
     let template = template();
     for (binary, function) in functions(&template) {
-        let events = function["Properties"]["Events"]
-            .as_hash()
-            .cloned()
-            .unwrap_or_default();
-        for event in events.values().filter(|e| e["Type"].as_str() == Some("HttpApi")) {
+        for event in http_events(function) {
             let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
             let public = binary == DOCUMENT;
             assert_eq!(
