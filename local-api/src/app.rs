@@ -12,7 +12,7 @@ use customer_api::settings::{DEFAULT_ORG_CLAIM, MIN_CURSOR_SECRET};
 use customer_api::store::{DynamoStore, dynamo};
 use customer_api::{App, reference_data, seed};
 
-use crate::{DirObjectStore, EmbeddedStore, ResizeOnPut};
+use crate::{DirObjectStore, EmbeddedStore, MemoryStore, ResizeOnPut};
 
 /// Where `local-api` keeps records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum LocalStore {
         /// The data directory.
         dir: PathBuf,
     },
+    /// The in-memory store, gone when the process ends.
+    Memory,
     /// A DynamoDB table on a local DynamoDB API server (created from `infra/table.json` if missing).
     Dynamo {
         /// Table name.
@@ -35,6 +37,7 @@ impl std::fmt::Display for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LocalStore::Embedded { dir } => write!(f, "embedded store in {}", dir.display()),
+            LocalStore::Memory => f.write_str("in-memory store, gone on exit"),
             LocalStore::Dynamo { table, endpoint } => write!(f, "DynamoDB table {table} at {endpoint}"),
         }
     }
@@ -45,6 +48,7 @@ impl std::fmt::Display for LocalStore {
 pub async fn local_app(store: &LocalStore, objects: PathBuf, logo_base_url: String) -> Result<App, String> {
     let store: Arc<dyn Store> = match store {
         LocalStore::Embedded { dir } => Arc::new(EmbeddedStore::open(dir).map_err(|e| e.to_string())?),
+        LocalStore::Memory => Arc::new(MemoryStore::new()),
         LocalStore::Dynamo { table, endpoint } => {
             let client = customer_api::aws::local_dynamodb_client(endpoint);
             dynamo::ensure_table(&client, table)

@@ -22,13 +22,14 @@ use local_api::wire::JsonErrors;
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
-usage: local-api [--port N] [--bind ADDR] [--data-dir DIR] [--tokens FILE]
+usage: local-api [--port N] [--bind ADDR] [--data-dir DIR | --in-memory] [--tokens FILE]
                  [--dynamodb-endpoint URL [--table NAME]]
        local-api openapi [FILE]   write the OpenAPI document to FILE (default: standard output)
 
   --port N                  port to listen on (default 3000)
   --bind ADDR               address to listen on (default 127.0.0.1)
   --data-dir DIR            embedded store directory (default .local-data)
+  --in-memory               keep the data in memory only, gone on exit (logos still go to DIR)
   --tokens FILE             JSON {\"token\": \"organization\"} (default: the demo tokens)
   --dynamodb-endpoint URL   use the DynamoDB API at URL instead of the embedded store
   --table NAME              DynamoDB table, created if missing (default customers-local)
@@ -56,10 +57,15 @@ fn parse_args() -> Result<Options, String> {
     let mut table = "customers-local".to_owned();
     let mut logo_base_url = None;
     let mut read_timeout = Duration::from_secs(30);
+    let mut in_memory = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.to_owned());
+        }
+        if flag == "--in-memory" {
+            in_memory = true;
+            continue;
         }
         let value = args
             .next()
@@ -87,6 +93,7 @@ fn parse_args() -> Result<Options, String> {
         .map_err(|_| format!("bad address {bind}:{port}"))?;
     let store = match endpoint {
         Some(endpoint) => LocalStore::Dynamo { table, endpoint },
+        None if in_memory => LocalStore::Memory,
         None => LocalStore::Embedded {
             dir: data_dir.clone(),
         },

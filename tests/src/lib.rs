@@ -13,7 +13,7 @@ use customer_api::logos::resize::VariantBoxes;
 use customer_api::logos::{Logos, ObjectStore, S3ObjectStore};
 use customer_api::store::{DynamoStore, dynamo};
 use customer_api::{reference_data, seed};
-use local_api::{DirObjectStore, EmbeddedStore, Gateway, HttpRequest, ResizeOnPut, Tokens};
+use local_api::{DirObjectStore, EmbeddedStore, Gateway, HttpRequest, MemoryStore, ResizeOnPut, Tokens};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -26,16 +26,19 @@ pub const ENDPOINT_VAR: &str = "TEST_DYNAMODB_ENDPOINT";
 pub enum Adapter {
     /// The embedded store, in a temporary directory.
     Embedded,
+    /// The in-memory store.
+    Memory,
     /// DynamoDB at `TEST_DYNAMODB_ENDPOINT`, in a fresh table.
     Dynamo,
 }
 
-/// Runs each case on both stores, as `mod Embedded` and `mod Dynamo`: every case is an
+/// Runs each case on every store, as `mod Embedded`, `mod Memory` and `mod Dynamo`: every case is an
 /// `async fn case(fixture: &F)` and `$fixture` an `async fn(Adapter) -> F`.
 #[macro_export]
 macro_rules! on_both_stores {
     ($fixture:path; $($case:ident),* $(,)?) => {
         $crate::on_both_stores!(@store Embedded, $fixture; $($case),*);
+        $crate::on_both_stores!(@store Memory, $fixture; $($case),*);
         $crate::on_both_stores!(@store Dynamo, $fixture; $($case),*);
     };
     (@store $adapter:ident, $fixture:path; $($case:ident),*) => {
@@ -207,6 +210,11 @@ impl TestStore {
                     table: None,
                 }
             }
+            Adapter::Memory => TestStore {
+                store: Arc::new(MemoryStore::new().with_write_latency(latency)),
+                dir: None,
+                table: None,
+            },
             Adapter::Dynamo => Self::new(adapter).await,
         }
     }
@@ -223,6 +231,11 @@ impl TestStore {
                     table: None,
                 }
             }
+            Adapter::Memory => TestStore {
+                store: Arc::new(MemoryStore::new()),
+                dir: None,
+                table: None,
+            },
             Adapter::Dynamo => {
                 let (client, table) = fresh_table().await;
                 TestStore {
@@ -337,7 +350,7 @@ impl TestApi {
         .await
         .expect("seed reference data");
         let (objects_dir, bucket, raw): (Option<TempDir>, _, Arc<dyn ObjectStore>) = match adapter {
-            Adapter::Embedded => {
+            Adapter::Embedded | Adapter::Memory => {
                 let dir = tempfile::tempdir().expect("logo dir");
                 let objects = Arc::new(DirObjectStore::new(dir.path()));
                 (Some(dir), None, objects)

@@ -102,6 +102,40 @@ fn serves_and_keeps_data_across_restarts() {
     assert_eq!(status, 404);
 }
 
+/// `--in-memory`: the same API, nothing kept once the process ends, no store file written.
+#[test]
+fn in_memory_serves_and_forgets_on_exit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let args = ["--data-dir", data_dir(dir.path()), "--in-memory"];
+    let group = r#"{"reference":"Ref-01","name":"Magasins"}"#;
+    {
+        let server = Server::start(&args);
+        let (status, body) = server.request(
+            "POST",
+            "/api/v1.0/customerGroups",
+            Some("entity1-dev-token"),
+            group,
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, _) = server.request(
+            "POST",
+            "/api/v1.0/customerGroups",
+            Some("entity1-dev-token"),
+            group,
+        );
+        assert_eq!(status, 400, "the reference is taken while it runs");
+    }
+    assert!(!dir.path().join("store.redb").exists());
+    let server = Server::start(&args);
+    let (status, _) = server.request(
+        "GET",
+        "/api/v1.0/customerGroups/reference/Ref-01",
+        Some("entity1-dev-token"),
+        "",
+    );
+    assert_eq!(status, 404);
+}
+
 /// The OpenAPI document: served without credentials, the same bytes `local-api openapi FILE`
 /// writes, and the document the library generates.
 #[test]
