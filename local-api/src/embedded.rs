@@ -497,24 +497,14 @@ impl<F: Fields> RecordStore<F> for EmbeddedStore {
         let key = scope.key();
         self.read(|txn| {
             let table = txn.open_table(RECORDS).map_err(backend)?;
-            let mut selection = query.selection();
-            let mut items_read = 0;
-            for entry in table
+            let records = table
                 .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
                 .map_err(backend)?
-            {
-                let (_, bytes) = entry.map_err(backend)?;
-                selection.offer(StoredRecord::decode::<F>(bytes.value())?);
-                items_read += 1;
-            }
-            let (total, records, held) = selection.finish();
-            Ok(ListPage {
-                total,
-                records,
-                items_read,
-                keys_read: 0,
-                held: held as u64,
-            })
+                .map(|entry| {
+                    let (_, bytes) = entry.map_err(backend)?;
+                    StoredRecord::decode::<F>(bytes.value())
+                });
+            ListPage::select(query, records)
         })
         .await
     }

@@ -318,22 +318,11 @@ impl<F: Fields> RecordStore<F> for MemoryStore {
 
     async fn list(&self, scope: &Scope<F>, query: &ListQuery<F>) -> Result<ListPage<F>, StoreError> {
         let state = self.read()?;
-        let mut selection = query.selection();
-        let mut items_read = 0;
-        if let Some(table) = state.table::<F>(&scope.key())? {
-            for record in table.records.values() {
-                selection.offer(record.clone());
-                items_read += 1;
-            }
-        }
-        let (total, records, held) = selection.finish();
-        Ok(ListPage {
-            total,
-            records,
-            items_read,
-            keys_read: 0,
-            held: held as u64,
-        })
+        let records = state
+            .table::<F>(&scope.key())?
+            .into_iter()
+            .flat_map(|table| table.records.values());
+        ListPage::select(query, records.cloned().map(Ok))
     }
 }
 

@@ -32,7 +32,31 @@ pub struct ListPage<F> {
     pub held: u64,
 }
 
-/// The storage contract both adapters fulfil, for each resource type `F`.
+impl<F: Fields> ListPage<F> {
+    /// The page `query` selects from every record of a scope, read in any order (how the local
+    /// stores list: one pass, holding at most the page).
+    pub fn select(
+        query: &ListQuery<F>,
+        records: impl IntoIterator<Item = Result<Record<F>, StoreError>>,
+    ) -> Result<Self, StoreError> {
+        let mut selection = query.selection();
+        let mut items_read = 0;
+        for record in records {
+            selection.offer(record?);
+            items_read += 1;
+        }
+        let (total, records, held) = selection.finish();
+        Ok(ListPage {
+            total,
+            records,
+            items_read,
+            keys_read: 0,
+            held: held as u64,
+        })
+    }
+}
+
+/// The storage contract every adapter fulfils, for each resource type `F`.
 #[async_trait]
 pub trait RecordStore<F: Fields>: Send + Sync {
     /// Creates a record with a fresh id; fails with `NotUnique` if the reference is taken and
