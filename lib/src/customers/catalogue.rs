@@ -61,7 +61,7 @@ catalogue! {
     null   payment_term                    "paymentTerm",
     shown  created_by                      "createdBy": Option<CreatedBy>,
     param  due_date_config_number          "dueDateConfigNumber": Days,
-    shown  due_date_config_type_name       "dueDateConfigType": Option<&'static str>,
+    shown  due_date_config_type_name       "dueDateConfigType": Option<DueDateName>,
     shown  payment_types                   "paymentTypes": Vec<Related>,
     param  website                         "website": ShortText,
     param  tax_number                      "taxNumber": ShortText,
@@ -163,6 +163,25 @@ impl DueDateType {
             DueDateType::AfterInvoiceDate => "daysAfterInvoiceDate",
             DueDateType::AfterEndOfInvoiceMonth => "daysAfterEndOfInvoiceMonth",
         }
+    }
+}
+
+/// How a due date type is shown: its documented name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DueDateName(&'static str);
+
+impl From<DueDateType> for DueDateName {
+    fn from(kind: DueDateType) -> Self {
+        DueDateName(kind.name())
+    }
+}
+
+impl Describe for DueDateName {
+    fn schema() -> Value {
+        let names =
+            [DueDateType::AfterInvoiceDate, DueDateType::AfterEndOfInvoiceMonth].map(DueDateType::name);
+        serde_json::json!({"type": "string", "enum": names})
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::catalogue::{CreatedBy, CustomerFields, CustomerView, RegionRef, Related, Shown};
+use super::catalogue::{CreatedBy, CustomerFields, CustomerView, DueDateName, RegionRef, Related, Shown};
 use crate::groups::GroupFields;
 use crate::logos::Logos;
 use crate::model::{Organization, Record};
@@ -90,7 +90,7 @@ pub(super) fn render(
                 reference: u.reference.clone(),
                 href: href("users", u.id),
             }),
-        due_date_config_type_name: fields.due_date_config_type.map(|t| t.name()),
+        due_date_config_type_name: fields.due_date_config_type.map(DueDateName::from),
         payment_types: fields
             .payment_type_ids
             .iter()
