@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use api_tests::runtime::{FunctionProcess, Outcome, RuntimeApi};
 use customer_api::logos::resizer::object_created_event;
+use customer_api::openapi;
 use customer_api::routes::{Operation, routes};
 use local_api::gateway::{HttpRequest, api_gateway_event};
 use serde_json::{Value, json};
@@ -38,22 +39,24 @@ fn first_event(function: &str, run: usize, bucket: &str) -> Value {
         );
         return serde_json::to_value(event).unwrap_or(Value::Null);
     }
-    let Some(route) = routes()
+    let route = routes()
         .into_iter()
         .find(|r| r.operation.function_name() == function)
-    else {
+        .map(|r| (r.method, r.path));
+    let document = (function == "api-document").then(|| ("GET", openapi::PATH.to_owned()));
+    let Some((method, template)) = route.or(document) else {
         return Value::Null;
     };
     let reference = format!("bench-{run}");
-    let path = route.path.replace("{id}", "1").replace("{reference}", &reference);
-    let params: HashMap<String, String> = if route.path.contains("{id}") {
+    let path = template.replace("{id}", "1").replace("{reference}", &reference);
+    let params: HashMap<String, String> = if template.contains("{id}") {
         HashMap::from([("id".to_owned(), "1".to_owned())])
-    } else if route.path.contains("{reference}") {
+    } else if template.contains("{reference}") {
         HashMap::from([("reference".to_owned(), reference.clone())])
     } else {
         HashMap::new()
     };
-    let (body, content_type) = match (route.method, route.path.contains("customers")) {
+    let (body, content_type) = match (method, template.contains("customers")) {
         ("GET" | "DELETE", _) => (Vec::new(), "application/json"),
         (_, true) => (
             format!("reference={reference}&name=Bench").into_bytes(),
@@ -67,13 +70,13 @@ fn first_event(function: &str, run: usize, bucket: &str) -> Value {
         ),
     };
     let request = HttpRequest {
-        method: route.method.to_owned(),
+        method: method.to_owned(),
         path,
         query: String::new(),
         headers: vec![("content-type".to_owned(), content_type.to_owned())],
         body,
     };
-    let route_key = format!("{} {}", route.method, route.path);
+    let route_key = format!("{} {}", method, template);
     api_gateway_event(
         &request,
         &route_key,
@@ -423,6 +426,7 @@ pub async fn run(options: &Options, endpoint: &str) -> Result<(), String> {
     let mut functions: Vec<&str> = vec!["hello-lambda"];
     functions.extend(Operation::ALL.iter().map(|op| op.function_name()));
     functions.push("logo-resizer");
+    functions.push("api-document");
 
     let mut rows = Vec::new();
     let mut baseline = f64::NAN;

@@ -267,10 +267,10 @@ fn components() -> Value {
                 ("error", String::schema()),
                 ("error_description", String::schema()),
             ]),
-            "CustomerGroupInput": Group::input_schema(),
-            "CustomerInput": customer_input(Body::Json),
-            "CustomerForm": customer_input(Body::Form),
-            "CustomerMultipart": customer_input(Body::Multipart),
+            "CustomerGroupInput": input_schema("CustomerGroupInput"),
+            "CustomerInput": input_schema("CustomerInput"),
+            "CustomerForm": input_schema("CustomerForm"),
+            "CustomerMultipart": input_schema("CustomerMultipart"),
         },
         "responses": error_responses(),
     })
@@ -284,6 +284,16 @@ fn list_schema(item: &str) -> Value {
         ),
         ("data", json!({"type": "array", "items": component(item)})),
     ])
+}
+
+/// The request-body schema of that name in the components.
+fn input_schema(name: &str) -> Value {
+    match name {
+        "CustomerGroupInput" => Group::input_schema(),
+        "CustomerForm" => customer_input(Body::Form),
+        "CustomerMultipart" => customer_input(Body::Multipart),
+        _ => customer_input(Body::Json),
+    }
 }
 
 /// How a customer body is encoded.
@@ -452,7 +462,7 @@ fn request_body(resource: Resource, route: &Route) -> Value {
     );
     let schema = |name: &str| {
         if upsert {
-            let mut schema = components()["schemas"][name].clone();
+            let mut schema = input_schema(name);
             if let Some(properties) = schema["properties"].as_object_mut() {
                 properties.remove("reference");
             }
